@@ -1,0 +1,3 @@
+from agento._cli import main
+
+raise SystemExit(main())

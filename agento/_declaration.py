@@ -1,0 +1,279 @@
+"""``@agento.activity``: an activity that says how it may be retried and what it touches.
+
+The decorator records the declaration and registers a normal Temporal activity; it never
+rejects anything itself, so that a mis-declared module still imports and the validator can
+report *every* violation at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    NewType,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    overload,
+)
+
+import pydantic
+import temporalio.activity
+
+from agento._postures import Idempotency, PolicyClass
+from agento.rules import Parameter, ParameterKind
+
+IdempotencyKey = NewType("IdempotencyKey", str)
+"""Type of the first parameter of KEYED and NON_IDEMPOTENT activities; agento fills it."""
+
+
+class PolicyInput(pydantic.BaseModel):
+    """Base class of policy input contracts.
+
+    A policy-gated activity takes exactly one parameter of a subclass: the policy decides on that
+    request, and the activity then executes exactly it. Frozen, and strict about unknown fields,
+    so that what was checked is what runs.
+    """
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+
+I = TypeVar("I", bound=Idempotency, covariant=True)  # noqa: E741 - mirrors the declaration field
+C = TypeVar("C", bound=PolicyClass, covariant=True)
+P = ParamSpec("P")
+R = TypeVar("R", covariant=True)
+
+
+@dataclass(frozen=True)
+class ActivityDeclaration:
+    """What ``@agento.activity`` recorded: read by the validator, the runtime and audit tools."""
+
+    name: str
+    """The Temporal activity name."""
+    idempotency: Idempotency
+    policy_class: PolicyClass
+    policy: str | None
+    """Rego package path (``agento/commissioning/routing``) whose decision gates each execution."""
+    version: str
+    """Recorded with every decision and execution."""
+    fn: Callable[..., object]
+    """The decorated function itself."""
+
+    parameters: tuple[Parameter, ...]
+    """The function's parameters, classified as key, PolicyInput request, or other."""
+
+    @property
+    def is_policy_gated(self) -> bool:
+        """Whether a decision must precede each execution."""
+        return self.policy_class is PolicyClass.SIDE_EFFECT or self.policy is not None
+
+
+def _parameters(fn: Callable[..., object]) -> tuple[Parameter, ...]:
+    hints = typing.get_type_hints(fn)
+    return tuple(Parameter(n, _kind(hints.get(n))) for n in inspect.signature(fn).parameters)
+
+
+def _kind(annotation: object) -> ParameterKind:
+    if annotation is IdempotencyKey:
+        return ParameterKind.KEY
+    if isinstance(annotation, type) and issubclass(annotation, PolicyInput):
+        return ParameterKind.REQUEST
+    return ParameterKind.OTHER
+
+
+class GovernedActivity(Generic[I, C, P, R]):
+    """An activity declared with ``@agento.activity``.
+
+    Its type records the declaration (``I`` and ``C`` are ``Literal`` enum members), the
+    parameters a caller supplies (``P``, the key excluded: agento fills it) and the result
+    (``R``). Type checkers see no ``__call__``, so handing it to
+    ``temporalio.workflow.execute_activity`` does not type-check: a governed activity is started
+    through ``agento.execute_activity``, which asks the policy first. At runtime it stays a
+    normal Temporal activity that a plain ``temporalio.worker.Worker`` can run.
+    """
+
+    declaration: ActivityDeclaration
+
+    def __init__(self, declaration: ActivityDeclaration) -> None:
+        self.declaration = declaration
+        functools.update_wrapper(self, declaration.fn)
+        defn = getattr(declaration.fn, "__temporal_activity_definition")
+        setattr(self, "__temporal_activity_definition", defn)
+
+    if not TYPE_CHECKING:
+        # async, so that Temporal's worker sees a coroutine function and runs it on the loop
+        async def __call__(self, *args, **kwargs):
+            return await self.declaration.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        d = self.declaration
+        return (
+            f"<GovernedActivity {d.name} {d.idempotency.name} {d.policy_class.name} "
+            f"policy={d.policy!r} version={d.version!r}>"
+        )
+
+
+_In = TypeVar("_In", bound=PolicyInput)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_I = TypeVar("_I", bound=Idempotency)
+_C = TypeVar("_C", bound=PolicyClass)
+
+_Idempotent: TypeAlias = Literal[Idempotency.IDEMPOTENT]
+_Keyed: TypeAlias = Literal[Idempotency.KEYED]
+_NonIdempotent: TypeAlias = Literal[Idempotency.NON_IDEMPOTENT]
+_ReadOnly: TypeAlias = Literal[PolicyClass.READ_ONLY]
+_SideEffect: TypeAlias = Literal[PolicyClass.SIDE_EFFECT]
+
+
+# One decorator shape per combination of "takes a key" and "is policy-gated", so that plain
+# typing (pyright included) already rejects a missing key or a missing request.
+class _Plain(Protocol[_I, _C]):
+    def __call__(self, fn: Callable[_P, Awaitable[_R]], /) -> GovernedActivity[_I, _C, _P, _R]: ...
+
+
+class _WithKey(Protocol[_I, _C]):
+    def __call__(
+        self, fn: Callable[Concatenate[IdempotencyKey, _P], Awaitable[_R]], /
+    ) -> GovernedActivity[_I, _C, _P, _R]: ...
+
+
+class _Gated(Protocol[_I, _C]):
+    def __call__(
+        self, fn: Callable[[_In], Awaitable[_R]], /
+    ) -> GovernedActivity[_I, _C, [_In], _R]: ...
+
+
+class _GatedWithKey(Protocol[_I, _C]):
+    def __call__(
+        self, fn: Callable[[IdempotencyKey, _In], Awaitable[_R]], /
+    ) -> GovernedActivity[_I, _C, [_In], _R]: ...
+
+
+@overload
+def activity(
+    *,
+    idempotency: _Idempotent,
+    policy_class: _ReadOnly,
+    version: str,
+    policy: None = None,
+    name: str | None = None,
+) -> _Plain[_Idempotent, _ReadOnly]: ...
+@overload
+def activity(
+    *,
+    idempotency: _Idempotent,
+    policy_class: _ReadOnly,
+    version: str,
+    policy: str,
+    name: str | None = None,
+) -> _Gated[_Idempotent, _ReadOnly]: ...
+@overload
+def activity(
+    *,
+    idempotency: _Keyed,
+    policy_class: _ReadOnly,
+    version: str,
+    policy: None = None,
+    name: str | None = None,
+) -> _WithKey[_Keyed, _ReadOnly]: ...
+@overload
+def activity(
+    *,
+    idempotency: _Keyed,
+    policy_class: _ReadOnly,
+    version: str,
+    policy: str,
+    name: str | None = None,
+) -> _GatedWithKey[_Keyed, _ReadOnly]: ...
+@overload
+def activity(
+    *,
+    idempotency: _Idempotent,
+    policy_class: _SideEffect,
+    version: str,
+    policy: str,
+    name: str | None = None,
+) -> _Gated[_Idempotent, _SideEffect]: ...
+@overload
+def activity(
+    *,
+    idempotency: _Keyed,
+    policy_class: _SideEffect,
+    version: str,
+    policy: str,
+    name: str | None = None,
+) -> _GatedWithKey[_Keyed, _SideEffect]: ...
+@overload
+def activity(
+    *,
+    idempotency: _NonIdempotent,
+    policy_class: _SideEffect,
+    version: str,
+    policy: str,
+    name: str | None = None,
+) -> _GatedWithKey[_NonIdempotent, _SideEffect]: ...
+def activity(
+    *,
+    idempotency: Idempotency,
+    policy_class: PolicyClass,
+    version: str,
+    policy: str | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[..., Awaitable[Any]]], GovernedActivity[Any, Any, ..., Any]]:
+    """Declare a governed activity.
+
+    Args:
+        idempotency: How safely it can run again; decides retries and the idempotency key.
+        policy_class: Whether it has a side effect; a side effect needs an allow before each run.
+        version: Semantic version, recorded with every decision and execution.
+        policy: Rego package path whose decision gates each execution (required for
+            ``SIDE_EFFECT``, optional for ``READ_ONLY``).
+        name: Temporal activity name; the function's name by default.
+
+    Only literal combinations the rule set allows type-check; the validator
+    (``agento.validate_activities``) and the mypy plugin report the rest with rule ids.
+    """
+
+    def declare(fn: Callable[..., Awaitable[Any]]) -> GovernedActivity[Any, Any, ..., Any]:
+        activity_name = name or getattr(fn, "__name__", repr(fn))
+        if hasattr(fn, "__temporal_activity_definition"):
+            raise TypeError(
+                f'Activity "{activity_name}" is already decorated with @activity.defn; '
+                "@agento.activity registers the Temporal activity itself: remove @activity.defn"
+            )
+        try:
+            parameters = _parameters(fn)
+        except NameError as e:
+            raise TypeError(
+                f'Activity "{activity_name}": cannot resolve its annotations ({e}); '
+                "define the types it names before the activity"
+            ) from e
+        temporalio.activity.defn(name=activity_name)(fn)
+        return GovernedActivity(
+            ActivityDeclaration(
+                name=activity_name,
+                idempotency=idempotency,
+                policy_class=policy_class,
+                policy=policy,
+                version=version,
+                fn=fn,
+                parameters=parameters,
+            )
+        )
+
+    return declare
+
+
+def declaration_of(activity: object) -> ActivityDeclaration | None:
+    """The declaration of a governed activity; ``None`` for anything else."""
+    return activity.declaration if isinstance(activity, GovernedActivity) else None

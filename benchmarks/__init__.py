@@ -1,0 +1,1 @@
+"""agento's benchmarks: ``make bench`` (``python -m benchmarks``) runs them all."""

@@ -1,0 +1,3 @@
+from benchmarks import validator
+
+validator.main()
