@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         IdempotencyKey,
         PolicyInput,
         activity,
+        as_temporal_activities,
         declaration_of,
     )
     from agento._plugin import AgentoPlugin
@@ -33,6 +34,7 @@ __all__ = [
     "PolicyClass",
     "PolicyInput",
     "activity",
+    "as_temporal_activities",
     "check_activities",
     "declaration_of",
     "validate_activities",
@@ -44,6 +46,7 @@ _HOMES = {
     "IdempotencyKey": "agento._declaration",
     "PolicyInput": "agento._declaration",
     "activity": "agento._declaration",
+    "as_temporal_activities": "agento._declaration",
     "declaration_of": "agento._declaration",
     "AgentoPlugin": "agento._plugin",
     "Idempotency": "agento._postures",

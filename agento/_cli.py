@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from agento._declaration import GovernedActivity
 from agento._validator import MisdeclaredActivityError, validate_activities
@@ -58,7 +58,7 @@ def _validate(targets: Sequence[str]) -> int:
     return 0
 
 
-def _load(target: str) -> list[Callable[..., object]]:
+def _load(target: str) -> list[object]:
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -70,7 +70,7 @@ def _load(target: str) -> list[Callable[..., object]]:
         value = getattr(module, attr)
     except AttributeError:
         raise _UsageError(f"module {module_name!r} has no attribute {attr!r}") from None
-    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    items: list[object] = list(value) if isinstance(value, (list, tuple)) else [value]
     if not all(callable(item) for item in items):
         raise _UsageError(f"{target} is neither an activity nor a list of activities")
     return items

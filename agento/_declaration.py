@@ -23,6 +23,7 @@ from typing import (
     Protocol,
     TypeAlias,
     TypeVar,
+    cast,
     overload,
 )
 
@@ -105,7 +106,7 @@ class GovernedActivity(Generic[I, C, P, R]):
 
     def __init__(self, declaration: ActivityDeclaration) -> None:
         self.declaration = declaration
-        functools.update_wrapper(self, declaration.fn)
+        functools.update_wrapper(cast(Callable[..., object], self), declaration.fn)
         defn = getattr(declaration.fn, "__temporal_activity_definition")
         setattr(self, "__temporal_activity_definition", defn)
 
@@ -125,8 +126,8 @@ class GovernedActivity(Generic[I, C, P, R]):
 _In = TypeVar("_In", bound=PolicyInput)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-_I = TypeVar("_I", bound=Idempotency)
-_C = TypeVar("_C", bound=PolicyClass)
+_I = TypeVar("_I", bound=Idempotency, covariant=True)
+_C = TypeVar("_C", bound=PolicyClass, covariant=True)
 
 _Idempotent: TypeAlias = Literal[Idempotency.IDEMPOTENT]
 _Keyed: TypeAlias = Literal[Idempotency.KEYED]
@@ -245,7 +246,7 @@ def activity(
     """
 
     def declare(fn: Callable[..., Awaitable[Any]]) -> GovernedActivity[Any, Any, ..., Any]:
-        activity_name = name or getattr(fn, "__name__", repr(fn))
+        activity_name = name or str(getattr(fn, "__name__", repr(fn)))
         if hasattr(fn, "__temporal_activity_definition"):
             raise TypeError(
                 f'Activity "{activity_name}" is already decorated with @activity.defn; '
@@ -272,6 +273,18 @@ def activity(
         )
 
     return declare
+
+
+def as_temporal_activities(
+    *activities: GovernedActivity[Any, Any, ..., Any],
+) -> list[Callable[..., Any]]:
+    """The governed activities as what ``Worker(activities=...)`` takes.
+
+    Type checkers see a `GovernedActivity` as not callable, which keeps it out of raw
+    ``workflow.execute_activity`` calls; at runtime it is a Temporal activity, so this only
+    changes its static type.
+    """
+    return [cast(Callable[..., Any], a) for a in activities]
 
 
 def declaration_of(activity: object) -> ActivityDeclaration | None:

@@ -4,29 +4,45 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import temporalio.converter
 import temporalio.plugin
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig
 
+from agento._declaration import GovernedActivity, as_temporal_activities
 from agento._validator import validate_activities
 
 
 class AgentoPlugin(temporalio.plugin.SimplePlugin):
-    """Governs a Temporal worker: refuses to build it while any activity breaks the rule set.
+    """Governs a Temporal client and the workers built from it.
 
-    Pass it to ``Client.connect(plugins=[...])`` (workers built from that client inherit it) or
-    to ``Worker(plugins=[...])``. It also switches the payload converter to pydantic's, which
-    `agento.PolicyInput` requests need, keeping any codec already configured (encryption, say).
+    Give it to ``Client.connect(plugins=[...])``. Every worker built from that client then runs
+    the rule set over all of its activities and raises `agento.MisdeclaredActivityError`, before
+    any workflow runs, if one breaks it. The plugin also switches the payload converter to
+    pydantic's, which `agento.PolicyInput` requests need, keeping any codec already configured
+    (payload encryption, say).
 
     Args:
-        ungoverned: Plain ``@activity.defn`` activities this worker may run without agento's
-            governance. The opt-out is explicit so that it shows in review.
+        activities: Governed activities to register on every worker built from the client. To
+            give a single worker its own, use
+            ``Worker(activities=agento.as_temporal_activities(...))``.
+        ungoverned: Plain ``@activity.defn`` activities that a worker may run without agento's
+            governance; the opt-out is explicit so that it shows in review.
     """
 
-    def __init__(self, *, ungoverned: Sequence[Callable[..., object]] = ()) -> None:
-        super().__init__("agento.AgentoPlugin", data_converter=_with_pydantic_payloads)
+    def __init__(
+        self,
+        *,
+        activities: Sequence[GovernedActivity[Any, Any, ..., Any]] = (),
+        ungoverned: Sequence[Callable[..., object]] = (),
+    ) -> None:
+        super().__init__(
+            "agento.AgentoPlugin",
+            data_converter=_with_pydantic_payloads,
+            activities=as_temporal_activities(*activities) or None,
+        )
         self.ungoverned = tuple(ungoverned)
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:

@@ -34,16 +34,17 @@ class MisdeclaredActivityError(ValueError):
 
 
 def check_activities(
-    activities: Iterable[Callable[..., object]],
+    activities: Iterable[object],
     *,
     ungoverned: Collection[Callable[..., object]] = (),
 ) -> list[Violation]:
     """Every rule the given activities break, in registration order.
 
+    ``activities`` is what a worker is given: governed activities, plain Temporal ones, anything.
     ``ungoverned`` lists plain Temporal activities deliberately run without agento's governance.
     """
     found: list[Violation] = []
-    seen: dict[str, Callable[..., object]] = {}
+    seen: dict[str, object] = {}
     for fn in activities:
         declaration = declaration_of(fn)
         name = declaration.name if declaration else _temporal_name(fn)
@@ -58,7 +59,7 @@ def check_activities(
 
 
 def validate_activities(
-    activities: Iterable[Callable[..., object]],
+    activities: Iterable[object],
     *,
     ungoverned: Collection[Callable[..., object]] = (),
 ) -> None:
@@ -90,13 +91,13 @@ def _facts(d: ActivityDeclaration) -> DeclarationFacts:
     )
 
 
-def _temporal_name(fn: Callable[..., object]) -> str:
+def _temporal_name(fn: object) -> str:
     defn = getattr(fn, "__temporal_activity_definition", None)
     name = getattr(defn, "name", None)
     return name if isinstance(name, str) else getattr(fn, "__qualname__", repr(fn))
 
 
-def _where(fn: Callable[..., object]) -> str:
+def _where(fn: object) -> str:
     declaration = declaration_of(fn)
     target = declaration.fn if declaration else fn
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"

@@ -1,19 +1,24 @@
-"""A real Temporal worker (time-skipping server) with agento's plugin."""
+"""A real Temporal worker (time-skipping server) with agento's plugin on its client."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from agento import AgentoPlugin, MisdeclaredActivityError
+from agento import AgentoPlugin, MisdeclaredActivityError, as_temporal_activities
 from tests.support.activities import WELL_DECLARED, check_specs
 from tests.support.factory import build
 from tests.support.workflows import CheckSpecsWorkflow
+
+
+@activity.defn
+async def plain_activity(project_id: str) -> None: ...
 
 
 def test_worker_refuses_to_start_with_a_misdeclared_activity(
@@ -31,12 +36,27 @@ def test_worker_refuses_to_start_with_a_misdeclared_activity(
             time_skipping_env.client,
             task_queue=f"refused-{uuid.uuid4()}",
             workflows=[CheckSpecsWorkflow],
-            activities=[*WELL_DECLARED, misdeclared],
+            activities=as_temporal_activities(*WELL_DECLARED, misdeclared),
         )
-    assert [v.rule.id for v in raised.value.violations] == [
-        "agento-dynamic-declaration",
-        "agento-dynamic-declaration",
+    assert [(v.activity, v.rule.id) for v in raised.value.violations] == [
+        ("route", "agento-dynamic-declaration"),
+        ("route", "agento-dynamic-declaration"),
     ]
+
+
+def test_plain_activities_need_the_explicit_opt_out(time_skipping_env: WorkflowEnvironment) -> None:
+    activities = [plain_activity, check_specs.declaration.fn]
+    with pytest.raises(MisdeclaredActivityError) as raised:
+        Worker(time_skipping_env.client, task_queue=f"q-{uuid.uuid4()}", activities=activities)
+    assert [(v.activity, v.rule.id) for v in raised.value.violations] == [
+        ("plain_activity", "agento-ungoverned"),
+        ("check_specs", "agento-ungoverned"),
+    ]
+    opted_out = Client(
+        time_skipping_env.client.service_client,
+        plugins=[AgentoPlugin(ungoverned=[plain_activity])],
+    )
+    Worker(opted_out, task_queue=f"q-{uuid.uuid4()}", activities=[plain_activity])
 
 
 async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowEnvironment) -> None:
@@ -45,7 +65,7 @@ async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowE
         time_skipping_env.client,
         task_queue=task_queue,
         workflows=[CheckSpecsWorkflow],
-        activities=WELL_DECLARED,
+        activities=as_temporal_activities(*WELL_DECLARED),
     ):
         result = await time_skipping_env.client.execute_workflow(
             CheckSpecsWorkflow.run, "bess-7", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
@@ -53,18 +73,18 @@ async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowE
     assert result == ["frequency"]
 
 
-async def test_plugin_on_the_worker_alone_also_validates(
+async def test_client_plugin_registers_its_activities_on_every_worker(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    plain_client = Client(time_skipping_env.client.service_client)
-    bad = build(
-        "async def fetch(key: IdempotencyKey) -> None: ...",
-        idempotency="idempotent",
-        policy_class="read_only",
-        version="1.0.0",
+    client = Client(
+        time_skipping_env.client.service_client, plugins=[AgentoPlugin(activities=[check_specs])]
     )
-    with pytest.raises(MisdeclaredActivityError, match="agento-dynamic-declaration"):
-        Worker(plain_client, task_queue="x", activities=[bad], plugins=[AgentoPlugin()])
+    task_queue = f"registered-{uuid.uuid4()}"
+    async with Worker(client, task_queue=task_queue, workflows=[CheckSpecsWorkflow]):
+        result = await client.execute_workflow(
+            CheckSpecsWorkflow.run, "bess-9", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+        )
+    assert result == ["frequency"]
 
 
 async def test_a_plain_temporal_worker_runs_a_governed_activity(
@@ -73,7 +93,10 @@ async def test_a_plain_temporal_worker_runs_a_governed_activity(
     client = Client(time_skipping_env.client.service_client, data_converter=pydantic_data_converter)
     task_queue = f"plain-{uuid.uuid4()}"
     async with Worker(
-        client, task_queue=task_queue, workflows=[CheckSpecsWorkflow], activities=[check_specs]
+        client,
+        task_queue=task_queue,
+        workflows=[CheckSpecsWorkflow],
+        activities=as_temporal_activities(check_specs),
     ):
         result = await client.execute_workflow(
             CheckSpecsWorkflow.run, "bess-8", id=f"wf-{uuid.uuid4()}", task_queue=task_queue

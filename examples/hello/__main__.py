@@ -30,7 +30,7 @@ async def main() -> None:
             env.client,
             task_queue=task_queue,
             workflows=[PunchListWorkflow],
-            activities=[list_open_punch_items],
+            activities=agento.as_temporal_activities(list_open_punch_items),
         ):
             print("governed worker started: every activity passed the agento rules")
             for project in ("bess-7", "bess-9"):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import agento
-from agento import Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+from agento import GovernedActivity, Idempotency, IdempotencyKey, PolicyClass, PolicyInput
 
 
 class Spec(PolicyInput):
@@ -67,4 +69,10 @@ async def upsert_report(key: IdempotencyKey, request: SubmitRequest) -> str:
     return key
 
 
-WELL_DECLARED = [count_specs, check_specs, export_snapshot, submit, upsert_report]
+WELL_DECLARED: list[GovernedActivity[Any, Any, ..., Any]] = [
+    count_specs,
+    check_specs,
+    export_snapshot,
+    submit,
+    upsert_report,
+]
