@@ -24,6 +24,7 @@ __all__ = [
     "Parameter",
     "ParameterKind",
     "Rule",
+    "Scope",
     "Violation",
     "check_declaration",
     "rule",
@@ -37,6 +38,15 @@ class Checker(enum.Enum):
     MYPY = "mypy plugin"
     VALIDATOR = "validator"
     RUNTIME = "workflow runtime"
+
+
+class Scope(enum.Enum):
+    """What a rule looks at, and so where a checker reports it."""
+
+    DECLARATION = "the @agento.activity(...) arguments"
+    SIGNATURE = "the decorated function"
+    REGISTRATION = "the activities a worker is given"
+    CALL_SITE = "a workflow's call of the activity"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class Rule:
     fix: str
     """What to change, as a template over the same fields."""
     checkers: frozenset[Checker]
+    scope: Scope
 
     def violation(self, activity: str, **details: object) -> Violation:
         """The violation of this rule by ``activity``, with its message and fix filled in."""
@@ -81,6 +92,7 @@ MISSING_KEY = Rule(
     'add "key: agento.IdempotencyKey" as its first parameter; agento fills it with a key that is '
     "stable across retries and replay, for the external system to deduplicate on",
     _STATIC,
+    Scope.SIGNATURE,
 )
 UNEXPECTED_KEY = Rule(
     "agento-unexpected-key",
@@ -89,6 +101,7 @@ UNEXPECTED_KEY = Rule(
     "declare idempotency=agento.Idempotency.KEYED if the system it calls deduplicates by key, "
     'or remove "{param}"',
     _STATIC,
+    Scope.SIGNATURE,
 )
 MISSING_POLICY = Rule(
     "agento-missing-policy",
@@ -96,6 +109,7 @@ MISSING_POLICY = Rule(
     'Activity "{activity}" is SIDE_EFFECT but names no policy',
     'pass policy="<rego/package/path>", e.g. policy="agento/commissioning/routing"',
     _STATIC,
+    Scope.DECLARATION,
 )
 MISSING_INPUT = Rule(
     "agento-missing-input",
@@ -105,6 +119,7 @@ MISSING_INPUT = Rule(
     "take exactly one parameter typed with an agento.PolicyInput subclass: the policy decides on "
     "that request and the activity executes exactly it",
     _STATIC,
+    Scope.SIGNATURE,
 )
 UNCHECKED_ARGUMENT = Rule(
     "agento-unchecked-argument",
@@ -113,6 +128,7 @@ UNCHECKED_ARGUMENT = Rule(
     "so the policy never sees it",
     'move "{param}" into the request model, so that what the policy checked is what runs',
     _STATIC,
+    Scope.SIGNATURE,
 )
 CONTRADICTION = Rule(
     "agento-contradiction",
@@ -121,6 +137,7 @@ CONTRADICTION = Rule(
     "declare policy_class=agento.PolicyClass.SIDE_EFFECT if it changes anything, "
     "otherwise idempotency=agento.Idempotency.IDEMPOTENT",
     _STATIC,
+    Scope.DECLARATION,
 )
 DYNAMIC_DECLARATION = Rule(
     "agento-dynamic-declaration",
@@ -129,6 +146,7 @@ DYNAMIC_DECLARATION = Rule(
     'Activity "{activity}" declares {field} as {value}, not as a literal {enum} member',
     "write the member itself, e.g. {field}=agento.{enum}.{example}",
     _STATIC,
+    Scope.DECLARATION,
 )
 BAD_VERSION = Rule(
     "agento-bad-version",
@@ -137,6 +155,7 @@ BAD_VERSION = Rule(
     'Activity "{activity}" declares version {value}, which is not a semantic version',
     'use MAJOR.MINOR.PATCH with an optional -prerelease or +build, e.g. version="1.4.0"',
     _STATIC,
+    Scope.DECLARATION,
 )
 BAD_POLICY_PATH = Rule(
     "agento-bad-policy-path",
@@ -145,6 +164,7 @@ BAD_POLICY_PATH = Rule(
     "use identifiers separated by single slashes, without a leading or trailing slash, "
     'e.g. policy="agento/commissioning/routing"',
     _STATIC,
+    Scope.DECLARATION,
 )
 NOT_ASYNC = Rule(
     "agento-not-async",
@@ -152,6 +172,7 @@ NOT_ASYNC = Rule(
     'Activity "{activity}" is not an async function',
     'declare it with "async def" and move blocking work into asyncio.to_thread(...)',
     _STATIC,
+    Scope.SIGNATURE,
 )
 UNGOVERNED = Rule(
     "agento-ungoverned",
@@ -161,6 +182,7 @@ UNGOVERNED = Rule(
     "declare it with @agento.activity(...), or opt out visibly with "
     "AgentoPlugin(ungoverned=[{activity}])",
     frozenset({Checker.VALIDATOR}),
+    Scope.REGISTRATION,
 )
 DUPLICATE_NAME = Rule(
     "agento-duplicate-name",
@@ -168,6 +190,7 @@ DUPLICATE_NAME = Rule(
     'Activity name "{activity}" is registered by both {first} and {second}',
     "give one of them a distinct name=... in its declaration",
     frozenset({Checker.VALIDATOR}),
+    Scope.REGISTRATION,
 )
 RETRY_UNSAFE = Rule(
     "agento-retry-unsafe",
@@ -175,7 +198,8 @@ RETRY_UNSAFE = Rule(
     'Activity "{activity}" is NON_IDEMPOTENT but its retry policy allows {attempts}',
     "pass RetryPolicy(maximum_attempts=1) or no retry policy (agento runs it at most once), "
     "or declare it KEYED if the system it calls deduplicates by key",
-    frozenset({Checker.MYPY, Checker.RUNTIME}),
+    frozenset(),  # enforced once agento.execute_activity exists
+    Scope.CALL_SITE,
 )
 BYPASS = Rule(
     "agento-bypass",
@@ -183,7 +207,8 @@ BYPASS = Rule(
     "temporalio.workflow directly.",
     'Activity "{activity}" is governed, but {call} would start it without a policy decision',
     "call agento.execute_activity(...) instead",
-    frozenset({Checker.MYPY, Checker.RUNTIME}),
+    frozenset({Checker.MYPY}),
+    Scope.CALL_SITE,
 )
 
 RULES: tuple[Rule, ...] = (
@@ -332,12 +357,12 @@ def rules_markdown() -> str:
         "(`# type: ignore[<id>]` silences one occurrence); the validator prints it beside "
         "the activity's name.",
         "",
-        "| id | rule | checked by |",
-        "| --- | --- | --- |",
+        "| id | rule | looks at | checked by |",
+        "| --- | --- | --- | --- |",
     ]
     for r in RULES:
-        checkers = ", ".join(c.value for c in Checker if c in r.checkers)
-        lines.append(f"| [`{r.id}`](#{r.id}) | {r.statement} | {checkers} |")
+        checkers = ", ".join(c.value for c in Checker if c in r.checkers) or "not yet enforced"
+        lines.append(f"| [`{r.id}`](#{r.id}) | {r.statement} | {r.scope.value} | {checkers} |")
     for r in RULES:
         example = r.violation("<activity>", **_placeholders(r))
         lines += [

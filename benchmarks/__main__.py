@@ -1,3 +1,4 @@
-from benchmarks import validator
+from benchmarks import mypy_plugin, validator
 
 validator.main()
+mypy_plugin.main()

@@ -1,4 +1,4 @@
-"""Start Temporal's dev server, run a governed worker, and show the validator at work.
+"""Start Temporal's dev server, run a governed worker, and show the rule set at work.
 
 Run with ``make demo`` (or ``python -m examples.hello`` inside .venv).
 """
@@ -42,13 +42,13 @@ async def main() -> None:
                 )
                 print(f"  {project}: {len(items)} open punch item(s) {items}")
 
-        print("\na worker given examples/misdeclared refuses to start:")
-        try:
-            Worker(env.client, task_queue=f"refused-{uuid.uuid4()}", activities=MISDECLARED)
-        except agento.MisdeclaredActivityError as e:
-            print(e)
-        else:
-            raise SystemExit("the mis-declared activities were accepted")
+    print("\nthe check a governed worker runs at start, over examples/misdeclared:")
+    try:
+        agento.validate_activities(MISDECLARED)
+    except agento.MisdeclaredActivityError as e:
+        print(e)
+    else:
+        raise SystemExit("the mis-declared activities were accepted")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,108 @@
+"""mypy wall time over a synthetic project, with agento's plugin and without it.
+
+The project: 1,000 governed activities in 40 modules, and 40 workflow modules that refer to
+every activity. Both configurations check the same files, cold (``--no-incremental``) and as a
+recheck after one workflow module changes; medians of several runs, in one invocation.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MODULES = 40
+ACTIVITIES = 1_000
+RUNS = 7
+
+_HEADER = """\
+import agento
+from agento import Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+
+
+class Request(PolicyInput):
+    project_id: str
+"""
+
+_SHAPES = [
+    'idempotency=Idempotency.IDEMPOTENT, policy_class=PolicyClass.READ_ONLY, version="1.0.0"',
+    "idempotency=Idempotency.NON_IDEMPOTENT, policy_class=PolicyClass.SIDE_EFFECT, "
+    'policy="agento/bench/route", version="1.0.0"',
+    "idempotency=Idempotency.KEYED, policy_class=PolicyClass.SIDE_EFFECT, "
+    'policy="agento/bench/upsert", version="1.0.0"',
+]
+_SIGNATURES = ["p: str", "key: IdempotencyKey, request: Request", "key: IdempotencyKey, r: Request"]
+
+
+def write_project(root: Path) -> list[Path]:
+    per_module = ACTIVITIES // MODULES
+    files = []
+    for m in range(MODULES):
+        lines = [_HEADER]
+        for i in range(per_module):
+            shape = (m * per_module + i) % len(_SHAPES)
+            lines.append(
+                f"\n@agento.activity({_SHAPES[shape]})\n"
+                f"async def act_{i}({_SIGNATURES[shape]}) -> int:\n    return {i}\n"
+            )
+        files.append(root / f"activities_{m}.py")
+        files[-1].write_text("".join(lines))
+        uses = "\n".join(
+            f"    seen.append(activities_{m}.act_{i}.declaration.name)" for i in range(per_module)
+        )
+        workflow = root / f"workflow_{m}.py"
+        workflow.write_text(
+            f"import activities_{m}\n\n\ndef names() -> list[str]:\n"
+            f"    seen: list[str] = []\n{uses}\n    return seen\n"
+        )
+        files.append(workflow)
+    return files
+
+
+def _mypy(root: Path, config: str, *args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", config, *args, "."],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_project(root)
+        configs = {
+            "without": "[mypy]\nstrict = True\n",
+            "with": "[mypy]\nstrict = True\nplugins = agento.mypy\n",
+        }
+        for name, text in configs.items():
+            (root / f"{name}.ini").write_text(text)
+        cold: dict[str, list[float]] = {name: [] for name in configs}
+        recheck: dict[str, list[float]] = {name: [] for name in configs}
+        for run in range(RUNS):
+            for name in configs:
+                cache = f"--cache-dir=.cache-{name}"
+                cold[name].append(_mypy(root, f"{name}.ini", "--no-incremental"))
+                _mypy(root, f"{name}.ini", cache)
+                (root / "workflow_0.py").write_text(
+                    (root / "workflow_0.py").read_text() + f"\n# edit {run}\n"
+                )
+                recheck[name].append(_mypy(root, f"{name}.ini", cache))
+    for label, samples in (("cold check", cold), ("recheck after one edit", recheck)):
+        without = statistics.median(samples["without"])
+        with_plugin = statistics.median(samples["with"])
+        print(
+            f"mypy {label}, {ACTIVITIES} activities in {MODULES} modules: "
+            f"without plugin {without:.2f} s, with {with_plugin:.2f} s, "
+            f"ratio {with_plugin / without:.2f} (goal <= 1.10)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+import agento
+from agento import Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+
+
+class RouteRequest(PolicyInput):
+    project_id: str
+
+
+@agento.activity(idempotency=Idempotency.IDEMPOTENT, policy_class=PolicyClass.READ_ONLY, version="1.4.0-rc.1+build.7")
+async def fetch(project_id: str) -> None: ...
