@@ -11,6 +11,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agento._bundle import PolicyBundle
+    from agento._decision import Decision, DecisionContext, policy_input
     from agento._declaration import (
         ActivityDeclaration,
         GovernedActivity,
@@ -20,6 +22,10 @@ if TYPE_CHECKING:
         as_temporal_activities,
         declaration_of,
     )
+    from agento._embedded import EmbeddedEngine
+    from agento._engine import PolicyEngine
+    from agento._errors import BundleError, PolicyEngineUnavailable, PolicyError
+    from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
@@ -27,16 +33,26 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityDeclaration",
     "AgentoPlugin",
+    "BundleError",
+    "Decision",
+    "DecisionContext",
+    "EmbeddedEngine",
     "GovernedActivity",
     "Idempotency",
     "IdempotencyKey",
     "MisdeclaredActivityError",
+    "OpaServerEngine",
+    "PolicyBundle",
     "PolicyClass",
+    "PolicyEngine",
+    "PolicyEngineUnavailable",
+    "PolicyError",
     "PolicyInput",
     "activity",
     "as_temporal_activities",
     "check_activities",
     "declaration_of",
+    "policy_input",
     "validate_activities",
 ]
 
@@ -49,6 +65,16 @@ _HOMES = {
     "as_temporal_activities": "agento._declaration",
     "declaration_of": "agento._declaration",
     "AgentoPlugin": "agento._plugin",
+    "PolicyBundle": "agento._bundle",
+    "Decision": "agento._decision",
+    "DecisionContext": "agento._decision",
+    "policy_input": "agento._decision",
+    "EmbeddedEngine": "agento._embedded",
+    "PolicyEngine": "agento._engine",
+    "BundleError": "agento._errors",
+    "PolicyEngineUnavailable": "agento._errors",
+    "PolicyError": "agento._errors",
+    "OpaServerEngine": "agento._opa",
     "Idempotency": "agento._postures",
     "PolicyClass": "agento._postures",
     "MisdeclaredActivityError": "agento._validator",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from agento._declaration import GovernedActivity
+from agento._embedded import EmbeddedEngine
+from agento._errors import PolicyError
 from agento._validator import MisdeclaredActivityError, validate_activities
 from agento.rules import RULES, rules_markdown
 
@@ -36,14 +40,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     rules = commands.add_parser("rules", help="list the rule set")
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
 
+    policy = commands.add_parser("policy", help="check and evaluate OPA bundles").add_subparsers(
+        dest="policy_command", required=True
+    )
+    check = policy.add_parser(
+        "check", help="compile a bundle: its revision and packages, or located errors"
+    )
+    check.add_argument("bundle", metavar="BUNDLE", help="bundle directory or .tar.gz")
+    evaluate = policy.add_parser("eval", help="ask a bundle's policy for a decision")
+    evaluate.add_argument("bundle", metavar="BUNDLE", help="bundle directory or .tar.gz")
+    evaluate.add_argument(
+        "--path", required=True, help="policy path, e.g. agento/commissioning/routing"
+    )
+    evaluate.add_argument("--input", required=True, metavar="FILE.json", help="input document")
+    evaluate.add_argument("--json", action="store_true", help="print the Decision as JSON")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
             return _validate(args.targets)
+        if args.command == "policy":
+            if args.policy_command == "check":
+                return _policy_check(args.bundle)
+            return _policy_eval(args.bundle, args.path, args.input, as_json=args.json)
         return _rules(markdown=args.markdown)
     except _UsageError as e:
         print(f"agento: {e}", file=sys.stderr)
         return 2
+    except PolicyError as e:
+        print(f"agento: {e}", file=sys.stderr)
+        return 1
 
 
 def _validate(targets: Sequence[str]) -> int:
@@ -83,4 +109,37 @@ def _rules(*, markdown: bool) -> int:
     width = max(len(r.id) for r in RULES)
     for r in RULES:
         print(f"{r.id:<{width}}  {r.statement}")
+    return 0
+
+
+def _policy_check(bundle: str) -> int:
+    engine = EmbeddedEngine(bundle)
+    print(f"bundle    {engine.bundle.source}")
+    print(f"revision  {engine.bundle.revision}")
+    for package in sorted(engine.bundle.packages):
+        print(f"policy    {package}")
+    return 0
+
+
+def _policy_eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> int:
+    try:
+        document = json.loads(Path(input_file).read_text())
+    except (OSError, ValueError) as e:
+        raise _UsageError(f"cannot read the input document {input_file}: {e}") from e
+    if not isinstance(document, dict):
+        raise _UsageError(f"the input document {input_file} is not a JSON object")
+    decision = EmbeddedEngine(bundle).evaluate(path, document)
+    if as_json:
+        print(decision.model_dump_json(indent=2))
+        return 0
+    verdict = "ALLOW" if decision.allow else "DENY"
+    if not decision.allow:
+        verdict += " (recoverable: a review may resolve it)" if decision.recoverable else " (final)"
+    print(f"policy    {decision.policy}")
+    print(f"revision  {decision.bundle_revision}")
+    print(f"engine    {decision.engine} ({decision.engine_version})")
+    print(f"decision  {verdict}")
+    for reason in decision.reasons:
+        print(f"reason    {reason}")
+    print(f"input     {decision.input_sha256}")
     return 0

@@ -1,0 +1,180 @@
+"""The Decision: what a policy engine answered, in a form an auditor can replay.
+
+Interpretation fails closed: only a result whose ``allow`` is exactly the boolean ``true``
+allows. Undefined, missing, non-boolean, an evaluation error, anything else denies, with a
+reason saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pydantic
+from pydantic import JsonValue
+
+from agento._declaration import PolicyInput
+from agento._errors import PolicyError
+from agento._postures import Idempotency, PolicyClass
+
+RESERVED_KEY = "agento"
+"""The input document's key for agento's own metadata; request fields sit beside it."""
+
+RECOVERABLE_BY_DEFAULT = True
+"""A deny whose result does not say ``recoverable`` pauses for human review rather than failing."""
+
+
+class DecisionContext(pydantic.BaseModel):
+    """What agento adds to every input document under ``input.agento``."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    activity: str
+    activity_version: str
+    idempotency: Idempotency
+    policy_class: PolicyClass
+    workflow_id: str | None = None
+    run_id: str | None = None
+    workflow_type: str | None = None
+    namespace: str | None = None
+
+
+class Decision(pydantic.BaseModel):
+    """One policy decision, recorded in workflow history: the audit trail's unit."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    decision_id: str
+    """The engine's decision id (OPA's, when its decision log is on), else a fresh UUID."""
+    policy: str
+    """The policy path asked (``agento/commissioning/routing``)."""
+    bundle_revision: str
+    engine: str
+    engine_version: str
+    input: dict[str, JsonValue]
+    """The exact input document the policy saw."""
+    input_sha256: str
+    """``sha256:<hex>`` of the input as canonical JSON (sorted keys, no whitespace)."""
+    result: JsonValue
+    """The policy's result document as the engine returned it; ``None`` when undefined."""
+    allow: bool
+    reasons: tuple[str, ...]
+    recoverable: bool
+    """For a deny: whether a human review may resolve it (else the workflow fails)."""
+    evaluated_at: datetime
+    evaluation_ms: float
+
+
+def policy_input(request: PolicyInput, context: DecisionContext) -> dict[str, JsonValue]:
+    """The input document: the request's fields at the top level, agento's under ``agento``."""
+    document: dict[str, JsonValue] = request.model_dump(mode="json")
+    if RESERVED_KEY in document:
+        raise PolicyError(
+            f"{type(request).__name__} has a field named {RESERVED_KEY!r}, which the input "
+            "document reserves for agento's metadata: rename the field"
+        )
+    document[RESERVED_KEY] = context.model_dump(mode="json")
+    return document
+
+
+def canonical_json(value: object) -> str:
+    """JSON with sorted keys and no whitespace: equal documents give equal text."""
+    try:
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as e:
+        raise PolicyError(f"the policy input is not a JSON document: {e}") from e
+
+
+def input_digest(document: Mapping[str, object]) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allow: bool
+    reasons: tuple[str, ...]
+    recoverable: bool
+
+
+def interpret(result: JsonValue, *, defined: bool = True, error: str | None = None) -> Verdict:
+    """Read allow, reasons and recoverability from a policy result, failing closed."""
+    if error is not None:
+        return Verdict(False, (f"policy evaluation failed: {error}",), RECOVERABLE_BY_DEFAULT)
+    if not defined:
+        return Verdict(False, ("policy result is undefined",), RECOVERABLE_BY_DEFAULT)
+    if not isinstance(result, dict):
+        return Verdict(
+            False, (f"policy result is {_show(result)}, not an object",), RECOVERABLE_BY_DEFAULT
+        )
+    reasons = _reasons(result)
+    allow = result.get("allow", None)
+    if allow is True:
+        return Verdict(True, reasons, False)
+    if "allow" not in result:
+        reasons += ("policy result has no allow",)
+    elif allow is not False:
+        reasons += (f"allow is {_show(allow)}, not the boolean true",)
+    elif not reasons:
+        reasons = ("denied by the policy, which gave no reason",)
+    recoverable = result.get("recoverable")
+    return Verdict(
+        False, reasons, recoverable if isinstance(recoverable, bool) else RECOVERABLE_BY_DEFAULT
+    )
+
+
+def _reasons(result: Mapping[str, JsonValue]) -> tuple[str, ...]:
+    for key in ("reason", "reasons"):
+        value = result.get(key)
+        if isinstance(value, list):
+            return tuple(v if isinstance(v, str) else _show(v) for v in value)
+        if isinstance(value, dict):
+            return tuple(value)
+        if isinstance(value, str):
+            return (value,)
+    return ()
+
+
+def _show(value: object) -> str:
+    return json.dumps(value) if value is not None else "null"
+
+
+def make_decision(
+    *,
+    policy: str,
+    document: dict[str, JsonValue],
+    result: JsonValue,
+    defined: bool,
+    error: str | None,
+    bundle_revision: str,
+    engine: str,
+    engine_version: str,
+    evaluated_at: datetime,
+    evaluation_ms: float,
+    decision_id: str | None = None,
+) -> Decision:
+    verdict = interpret(result, defined=defined, error=error)
+    return Decision(
+        decision_id=decision_id or str(uuid.uuid4()),
+        policy=policy,
+        bundle_revision=bundle_revision,
+        engine=engine,
+        engine_version=engine_version,
+        input=document,
+        input_sha256=input_digest(document),
+        result=result if defined else None,
+        allow=verdict.allow,
+        reasons=verdict.reasons,
+        recoverable=verdict.recoverable,
+        evaluated_at=evaluated_at,
+        evaluation_ms=evaluation_ms,
+    )
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,134 @@
+"""The `agento` command line: exit statuses and one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.policy.bundles import write_bundle
+from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
+
+
+def agento(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agento", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_validate_accepts_well_declared_activities() -> None:
+    run = agento("validate", "tests.support.activities")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "5 activities follow the agento rules\n"
+
+
+def test_validate_rejects_each_rule_with_its_id() -> None:
+    run = agento("validate", "examples.misdeclared.activities:ACTIVITIES")
+    assert run.returncode == 1
+    ids = {line.split("[")[1].split("]")[0] for line in run.stderr.splitlines()[1:]}
+    assert ids == {
+        "agento-missing-key",
+        "agento-unexpected-key",
+        "agento-missing-policy",
+        "agento-missing-input",
+        "agento-unchecked-argument",
+        "agento-contradiction",
+        "agento-dynamic-declaration",
+        "agento-bad-version",
+        "agento-bad-policy-path",
+        "agento-not-async",
+        "agento-ungoverned",
+        "agento-duplicate-name",
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no_such_module", "agento: cannot import 'no_such_module': ModuleNotFoundError"),
+        ("tests.support.activities:NOPE", "agento: module 'tests.support.activities' has no"),
+        ("agento.rules:RULES", "agento: agento.rules:RULES is neither an activity nor a list"),
+    ],
+)
+def test_validate_bad_targets_are_one_line_errors(target: str, message: str) -> None:
+    run = agento("validate", target)
+    assert run.returncode == 2
+    assert run.stderr.startswith(message)
+    assert "Traceback" not in run.stderr
+
+
+def test_policy_check_lists_revision_and_packages() -> None:
+    run = agento("policy", "check", str(BUNDLE))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[1].startswith("revision  sha256:")
+    assert lines[2] == f"policy    {ROUTING}"
+
+
+def test_policy_check_reports_located_errors(tmp_path: Path) -> None:
+    write_bundle(tmp_path, {"p.rego": "package p\n\nallow {\n    true\n}\n"})
+    run = agento("policy", "check", str(tmp_path))
+    assert run.returncode == 1
+    assert "p.rego:3:7: rule body without `if`" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("case", ["all closed and within tolerance", "both"])
+def test_policy_eval_prints_the_decision(case: str, tmp_path: Path) -> None:
+    document, allow, reasons = CASES[case]
+    (tmp_path / "input.json").write_text(json.dumps(document))
+    args = (
+        "policy",
+        "eval",
+        str(BUNDLE),
+        "--path",
+        ROUTING,
+        "--input",
+        str(tmp_path / "input.json"),
+    )
+    text = agento(*args)
+    assert text.returncode == 0, text.stderr
+    assert f"decision  {'ALLOW' if allow else 'DENY (recoverable'}" in text.stdout
+    as_json = json.loads(agento(*args, "--json").stdout)
+    assert (as_json["allow"], tuple(as_json["reasons"])) == (allow, reasons)
+    assert as_json["input"] == document
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read the input document"),
+        ("[1, 2]", "is not a JSON object"),
+    ],
+)
+def test_policy_eval_bad_input_file(content: str, message: str, tmp_path: Path) -> None:
+    (tmp_path / "input.json").write_text(content)
+    run = agento(
+        "policy", "eval", str(BUNDLE), "--path", ROUTING, "--input", str(tmp_path / "input.json")
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_policy_eval_unknown_path(tmp_path: Path) -> None:
+    (tmp_path / "input.json").write_text("{}")
+    run = agento(
+        "policy",
+        "eval",
+        str(BUNDLE),
+        "--path",
+        "agento/nope",
+        "--input",
+        str(tmp_path / "input.json"),
+    )
+    assert run.returncode == 1
+    assert "no policy 'agento/nope'" in run.stderr
