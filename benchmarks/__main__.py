@@ -1,4 +1,5 @@
-from benchmarks import mypy_plugin, validator
+from benchmarks import decisions, mypy_plugin, validator
 
 validator.main()
+decisions.main()
 mypy_plugin.main()
