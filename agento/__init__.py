@@ -24,10 +24,21 @@ if TYPE_CHECKING:
     )
     from agento._embedded import EmbeddedEngine
     from agento._engine import PolicyEngine
-    from agento._errors import BundleError, PolicyEngineUnavailable, PolicyError
+    from agento._errors import (
+        BundleError,
+        GovernanceError,
+        PolicyDenied,
+        PolicyEngineUnavailable,
+        PolicyError,
+        ReviewRejected,
+        ReviewTimedOut,
+    )
+    from agento._execution import execute_activity
+    from agento._http import IdempotencyKeyTransport
     from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
+    from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
 
 __all__ = [
@@ -37,26 +48,46 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "EmbeddedEngine",
+    "GovernanceError",
     "GovernedActivity",
     "Idempotency",
     "IdempotencyKey",
+    "IdempotencyKeyTransport",
     "MisdeclaredActivityError",
     "OpaServerEngine",
+    "PendingReview",
     "PolicyBundle",
     "PolicyClass",
+    "PolicyDenied",
     "PolicyEngine",
     "PolicyEngineUnavailable",
     "PolicyError",
     "PolicyInput",
+    "ResolveReview",
+    "ReviewOutcome",
+    "ReviewReason",
+    "ReviewRejected",
+    "ReviewTimedOut",
     "activity",
     "as_temporal_activities",
     "check_activities",
     "declaration_of",
+    "execute_activity",
     "policy_input",
     "validate_activities",
 ]
 
 _HOMES = {
+    "GovernanceError": "agento._errors",
+    "PolicyDenied": "agento._errors",
+    "ReviewRejected": "agento._errors",
+    "ReviewTimedOut": "agento._errors",
+    "execute_activity": "agento._execution",
+    "IdempotencyKeyTransport": "agento._http",
+    "PendingReview": "agento._review",
+    "ResolveReview": "agento._review",
+    "ReviewOutcome": "agento._review",
+    "ReviewReason": "agento._review",
     "ActivityDeclaration": "agento._declaration",
     "GovernedActivity": "agento._declaration",
     "IdempotencyKey": "agento._declaration",

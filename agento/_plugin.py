@@ -9,45 +9,84 @@ from typing import Any
 import temporalio.converter
 import temporalio.plugin
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.worker import WorkerConfig
+from temporalio.worker import WorkerConfig, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from agento._bundle import PolicyBundle
+from agento._decide import DecisionActivity
 from agento._declaration import GovernedActivity, as_temporal_activities
+from agento._engine import PolicyEngine
+from agento._execution import DecisionSettings
+from agento._interceptor import GovernanceInterceptor
 from agento._validator import validate_activities
+
+# Deterministic libraries workflow code reaches through agento; shared, not re-imported per run.
+_PASSTHROUGH = ("agento", "pydantic", "pydantic_core", "annotated_types", "httpx", "regopy")
 
 
 class AgentoPlugin(temporalio.plugin.SimplePlugin):
     """Governs a Temporal client and the workers built from it.
 
-    Give it to ``Client.connect(plugins=[...])``. Every worker built from that client then runs
-    the rule set over all of its activities and raises `agento.MisdeclaredActivityError`, before
-    any workflow runs, if one breaks it. The plugin also switches the payload converter to
-    pydantic's, which `agento.PolicyInput` requests need, keeping any codec already configured
-    (payload encryption, say).
+    Give it to ``Client.connect(plugins=[...])``. Every worker built from that client then:
+
+    - runs the rule set over all of its activities, raising `agento.MisdeclaredActivityError`
+      before any workflow runs if one breaks it (including a policy path that ``engine``'s bundle
+      does not define);
+    - answers ``agento.execute_activity``'s decisions with ``engine``, through a recorded step;
+    - refuses to run a policy-gated activity started without the grant of a recorded decision;
+    - registers the review query and update on every workflow.
+
+    It also switches the payload converter to pydantic's, keeping any codec already configured.
 
     Args:
+        engine: The policy engine workers ask (`agento.EmbeddedEngine`,
+            `agento.OpaServerEngine`). Required on workers that run governed workflows.
         activities: Governed activities to register on every worker built from the client. To
             give a single worker its own, use
             ``Worker(activities=agento.as_temporal_activities(...))``.
-        ungoverned: Plain ``@activity.defn`` activities that a worker may run without agento's
-            governance; the opt-out is explicit so that it shows in review.
+        ungoverned: Plain ``@activity.defn`` activities a worker may run without governance;
+            the opt-out is explicit so that it shows in review.
+        decide_locally: Ask through a local activity (one history event, about 4 ms) rather than
+            a regular activity (six events, about 46 ms). Both record the full Decision.
+        decision_attempts: How often an unavailable engine is asked (1 s apart, doubling up to
+            15 s; five attempts span about 15 s) before the activity pauses for review with
+            "policy engine unavailable". Nothing runs meanwhile.
     """
 
     def __init__(
         self,
         *,
+        engine: PolicyEngine | None = None,
         activities: Sequence[GovernedActivity[Any, Any, ..., Any]] = (),
         ungoverned: Sequence[Callable[..., object]] = (),
+        decide_locally: bool = True,
+        decision_attempts: int = 5,
     ) -> None:
+        registered = as_temporal_activities(*activities)
+        self._decision_activity = None
+        if engine is not None:
+            self._decision_activity = DecisionActivity(engine).decide
+            registered.append(self._decision_activity)
+        settings = DecisionSettings(local=decide_locally, attempts=decision_attempts)
         super().__init__(
             "agento.AgentoPlugin",
             data_converter=_with_pydantic_payloads,
-            activities=as_temporal_activities(*activities) or None,
+            activities=registered or None,
+            interceptors=[GovernanceInterceptor(settings)],
+            workflow_runner=_with_passthrough,
         )
+        self.engine = engine
         self.ungoverned = tuple(ungoverned)
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)
-        validate_activities(config.get("activities", ()), ungoverned=self.ungoverned)
+        own = [self._decision_activity] if self._decision_activity else []
+        bundle = getattr(self.engine, "bundle", None)
+        validate_activities(
+            config.get("activities", ()),
+            ungoverned=[*self.ungoverned, *own],
+            policies=bundle.packages if isinstance(bundle, PolicyBundle) else None,
+        )
         return config
 
 
@@ -58,3 +97,11 @@ def _with_pydantic_payloads(
     if base.payload_converter_class is not temporalio.converter.DefaultPayloadConverter:
         return base  # a custom payload converter is the user's deliberate choice
     return dataclasses.replace(base, payload_converter_class=PydanticPayloadConverter)
+
+
+def _with_passthrough(existing: WorkflowRunner | None) -> WorkflowRunner:
+    runner = existing or SandboxedWorkflowRunner()
+    if not isinstance(runner, SandboxedWorkflowRunner):
+        return runner
+    restrictions = runner.restrictions.with_passthrough_modules(*_PASSTHROUGH)
+    return dataclasses.replace(runner, restrictions=restrictions)

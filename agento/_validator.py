@@ -10,6 +10,7 @@ from agento._postures import Idempotency, PolicyClass
 from agento.rules import (
     DUPLICATE_NAME,
     UNGOVERNED,
+    UNKNOWN_POLICY,
     DeclarationFacts,
     Dynamic,
     Violation,
@@ -37,11 +38,13 @@ def check_activities(
     activities: Iterable[object],
     *,
     ungoverned: Collection[Callable[..., object]] = (),
+    policies: Collection[str] | None = None,
 ) -> list[Violation]:
     """Every rule the given activities break, in registration order.
 
     ``activities`` is what a worker is given: governed activities, plain Temporal ones, anything.
     ``ungoverned`` lists plain Temporal activities deliberately run without agento's governance.
+    ``policies``, when known, are the policy paths the worker's engine can answer.
     """
     found: list[Violation] = []
     seen: dict[str, object] = {}
@@ -50,6 +53,14 @@ def check_activities(
         name = declaration.name if declaration else _temporal_name(fn)
         if declaration is not None:
             found += check_declaration(_facts(declaration))
+            if policies is not None and declaration.policy not in (None, *policies):
+                found.append(
+                    UNKNOWN_POLICY.violation(
+                        name,
+                        policy=declaration.policy,
+                        known=", ".join(sorted(policies)) or "nothing",
+                    )
+                )
         elif fn not in ungoverned:
             found.append(UNGOVERNED.violation(name))
         first = seen.setdefault(name, fn)
@@ -62,9 +73,10 @@ def validate_activities(
     activities: Iterable[object],
     *,
     ungoverned: Collection[Callable[..., object]] = (),
+    policies: Collection[str] | None = None,
 ) -> None:
     """Raise `MisdeclaredActivityError` listing every rule the activities break."""
-    violations = check_activities(activities, ungoverned=ungoverned)
+    violations = check_activities(activities, ungoverned=ungoverned, policies=policies)
     if violations:
         raise MisdeclaredActivityError(violations)
 

@@ -192,13 +192,21 @@ DUPLICATE_NAME = Rule(
     frozenset({Checker.VALIDATOR}),
     Scope.REGISTRATION,
 )
+UNKNOWN_POLICY = Rule(
+    "agento-unknown-policy",
+    "A declared policy path is a package of the bundle the worker's engine loaded.",
+    'Activity "{activity}" declares policy "{policy}", which the worker\'s bundle does not define',
+    "fix the policy path, or load the bundle that defines it (it defines: {known})",
+    frozenset({Checker.VALIDATOR}),
+    Scope.REGISTRATION,
+)
 RETRY_UNSAFE = Rule(
     "agento-retry-unsafe",
     "A NON_IDEMPOTENT activity is never given a retry policy that allows more than one attempt.",
     'Activity "{activity}" is NON_IDEMPOTENT but its retry policy allows {attempts}',
     "pass RetryPolicy(maximum_attempts=1) or no retry policy (agento runs it at most once), "
     "or declare it KEYED if the system it calls deduplicates by key",
-    frozenset(),  # enforced once agento.execute_activity exists
+    frozenset({Checker.RUNTIME}),
     Scope.CALL_SITE,
 )
 BYPASS = Rule(
@@ -207,7 +215,7 @@ BYPASS = Rule(
     "temporalio.workflow directly.",
     'Activity "{activity}" is governed, but {call} would start it without a policy decision',
     "call agento.execute_activity(...) instead",
-    frozenset({Checker.MYPY}),
+    frozenset({Checker.MYPY, Checker.RUNTIME}),
     Scope.CALL_SITE,
 )
 
@@ -224,6 +232,7 @@ RULES: tuple[Rule, ...] = (
     NOT_ASYNC,
     UNGOVERNED,
     DUPLICATE_NAME,
+    UNKNOWN_POLICY,
     RETRY_UNSAFE,
     BYPASS,
 )

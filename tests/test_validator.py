@@ -100,7 +100,11 @@ def test_each_declaration_rule_rejects_its_example_and_accepts_the_fix(rule_id: 
 
 
 def test_every_validator_rule_has_a_case() -> None:
-    covered = set(DECLARATION_CASES) | {"agento-ungoverned", "agento-duplicate-name"}
+    covered = set(DECLARATION_CASES) | {
+        "agento-ungoverned",
+        "agento-duplicate-name",
+        "agento-unknown-policy",
+    }
     missing = {r.id for r in RULES if Checker.VALIDATOR in r.checkers} - covered
     assert not missing, f"rules the validator enforces without a test case: {missing}"
 
@@ -123,6 +127,16 @@ def test_two_activities_under_one_name_are_rejected() -> None:
     [violation] = check_activities([first, second])
     assert violation.rule.id == "agento-duplicate-name"
     assert check_activities([first, first]) == [], "the same activity listed twice is one"
+
+
+def test_policy_paths_the_engine_cannot_answer_are_rejected() -> None:
+    [violation] = check_activities(well_declared.WELL_DECLARED, policies=[ROUTING])
+    assert violation.rule.id == "agento-unknown-policy"
+    assert violation.activity == "check_specs"
+    assert "agento/specs/read" in violation.message
+    assert (
+        check_activities(well_declared.WELL_DECLARED, policies=[ROUTING, "agento/specs/read"]) == []
+    )
 
 
 def test_error_lists_every_violation_with_activity_rule_and_fix() -> None:

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from agento import AgentoPlugin, MisdeclaredActivityError, as_temporal_activities
-from tests.support.activities import WELL_DECLARED, check_specs
+from tests.support.activities import WELL_DECLARED, check_specs, count_specs
 from tests.support.factory import build
-from tests.support.workflows import CheckSpecsWorkflow
+from tests.support.workflows import CountSpecsWorkflow, PlainCountSpecsWorkflow
 
 
 @activity.defn
@@ -35,7 +35,7 @@ def test_worker_refuses_to_start_with_a_misdeclared_activity(
         Worker(
             time_skipping_env.client,
             task_queue=f"refused-{uuid.uuid4()}",
-            workflows=[CheckSpecsWorkflow],
+            workflows=[CountSpecsWorkflow],
             activities=as_temporal_activities(*WELL_DECLARED, misdeclared),
         )
     assert [(v.activity, v.rule.id) for v in raised.value.violations] == [
@@ -64,27 +64,27 @@ async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowE
     async with Worker(
         time_skipping_env.client,
         task_queue=task_queue,
-        workflows=[CheckSpecsWorkflow],
+        workflows=[CountSpecsWorkflow],
         activities=as_temporal_activities(*WELL_DECLARED),
     ):
         result = await time_skipping_env.client.execute_workflow(
-            CheckSpecsWorkflow.run, "bess-7", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+            CountSpecsWorkflow.run, "bess-7", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
-    assert result == ["frequency"]
+    assert result == 3
 
 
 async def test_client_plugin_registers_its_activities_on_every_worker(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
     client = Client(
-        time_skipping_env.client.service_client, plugins=[AgentoPlugin(activities=[check_specs])]
+        time_skipping_env.client.service_client, plugins=[AgentoPlugin(activities=[count_specs])]
     )
     task_queue = f"registered-{uuid.uuid4()}"
-    async with Worker(client, task_queue=task_queue, workflows=[CheckSpecsWorkflow]):
+    async with Worker(client, task_queue=task_queue, workflows=[CountSpecsWorkflow]):
         result = await client.execute_workflow(
-            CheckSpecsWorkflow.run, "bess-9", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+            CountSpecsWorkflow.run, "bess-9", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
-    assert result == ["frequency"]
+    assert result == 3
 
 
 async def test_a_plain_temporal_worker_runs_a_governed_activity(
@@ -95,10 +95,10 @@ async def test_a_plain_temporal_worker_runs_a_governed_activity(
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[CheckSpecsWorkflow],
-        activities=as_temporal_activities(check_specs),
+        workflows=[PlainCountSpecsWorkflow],
+        activities=as_temporal_activities(check_specs, count_specs),
     ):
         result = await client.execute_workflow(
-            CheckSpecsWorkflow.run, "bess-8", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+            PlainCountSpecsWorkflow.run, "bess-8", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
-    assert result == ["frequency"]
+    assert result == 3

@@ -1,4 +1,4 @@
-"""Workflows the tests run on a real Temporal server (importable, as the sandbox requires)."""
+"""Workflows for the foundation tests (importable, as the workflow sandbox needs)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,31 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from tests.support.activities import Spec, SpecRequest
+import agento
+from tests.support.activities import count_specs
 
 
 @workflow.defn
-class CheckSpecsWorkflow:
-    """Runs a governed READ_ONLY activity by name: enough to prove a worker serves it."""
+class CountSpecsWorkflow:
+    """Runs a governed READ_ONLY activity through agento: no decision needed."""
 
     @workflow.run
-    async def run(self, project_id: str) -> list[str]:
-        request = SpecRequest(
-            project_id=project_id,
-            specs=(Spec(parameter="frequency", expected=50.0, tolerance=0.0),),
+    async def run(self, project_id: str) -> int:
+        return await agento.execute_activity(
+            count_specs, args=[project_id, 3], start_to_close_timeout=timedelta(seconds=30)
         )
-        result: list[str] = await workflow.execute_activity(
-            "check_specs",
-            request,
-            result_type=list[str],
+
+
+@workflow.defn
+class PlainCountSpecsWorkflow:
+    """The same call by name, as code written for plain Temporal makes it."""
+
+    @workflow.run
+    async def run(self, project_id: str) -> int:
+        result: int = await workflow.execute_activity(
+            "count_specs",
+            args=[project_id, 3],
+            result_type=int,
             start_to_close_timeout=timedelta(seconds=30),
         )
         return result

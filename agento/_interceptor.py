@@ -1,0 +1,127 @@
+"""agento's Temporal interceptors: reviews and grants in workflows, refusals in activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ContinueAsNewInput,
+    ExecuteActivityInput,
+    ExecuteWorkflowInput,
+    Interceptor,
+    StartActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from agento._declaration import PolicyInput, declaration_of
+from agento._execution import (
+    DECISION_HEADER,
+    GENERATION_HEADER,
+    RUNS,
+    DecisionSettings,
+    Grant,
+    RunState,
+    bypass_error,
+    request_digest,
+    resolve,
+    validate_resolution,
+)
+from agento._review import (
+    PENDING_REVIEWS_QUERY,
+    RESOLVE_REVIEW_UPDATE,
+    PendingReview,
+    ResolveReview,
+    ReviewOutcome,
+)
+
+
+class GovernanceInterceptor(Interceptor):
+    """Installed by `agento.AgentoPlugin`; not meant to be configured by hand."""
+
+    def __init__(self, settings: DecisionSettings) -> None:
+        self.settings = settings
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _RefuseUngranted(next)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor]:
+        settings = self.settings
+
+        class _Inbound(_GovernedWorkflow):
+            decision_settings = settings
+
+        return _Inbound
+
+
+class _GovernedWorkflow(WorkflowInboundInterceptor):
+    decision_settings: DecisionSettings
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_GrantingOutbound(outbound))
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        generation = 0
+        if GENERATION_HEADER in input.headers:
+            generation = workflow.payload_converter().from_payload(
+                input.headers[GENERATION_HEADER], int
+            )
+        run_id = workflow.info().run_id
+        state = RunState(settings=self.decision_settings, generation=generation)
+        RUNS[run_id] = state
+
+        def pending() -> list[PendingReview]:
+            return list(state.pending.values())
+
+        def validator(resolution: ResolveReview) -> None:
+            validate_resolution(state, resolution)
+
+        def handler(resolution: ResolveReview) -> ReviewOutcome:
+            return resolve(state, resolution)
+
+        workflow.set_query_handler(PENDING_REVIEWS_QUERY, pending)
+        workflow.set_update_handler(RESOLVE_REVIEW_UPDATE, handler, validator=validator)
+        try:
+            return await super().execute_workflow(input)
+        finally:
+            RUNS.pop(run_id, None)
+
+
+class _GrantingOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        state = RUNS.get(workflow.info().run_id)
+        grant = state.grants.pop(input.activity_id, None) if state and input.activity_id else None
+        if grant is not None:
+            input.headers = {**input.headers, DECISION_HEADER: grant}
+        return super().start_activity(input)
+
+    def continue_as_new(self, input: ContinueAsNewInput) -> Any:
+        state = RUNS.get(workflow.info().run_id)
+        generation = (state.generation if state else 0) + 1
+        payload = workflow.payload_converter().to_payload(generation)
+        input.headers = {**input.headers, GENERATION_HEADER: payload}
+        return super().continue_as_new(input)
+
+
+class _RefuseUngranted(ActivityInboundInterceptor):
+    """A policy-gated activity runs only with the grant of a recorded decision for its request."""
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        declaration = declaration_of(input.fn)
+        if declaration is not None and declaration.is_policy_gated:
+            payload = input.headers.get(DECISION_HEADER)
+            if payload is None:
+                raise bypass_error(declaration.name)
+            grant = activity.payload_converter().from_payload(payload, Grant)
+            request = input.args[-1] if input.args else None
+            if (
+                not isinstance(request, PolicyInput)
+                or request_digest(request) != grant.request_sha256
+            ):
+                raise bypass_error(declaration.name)
+        return await super().execute_activity(input)

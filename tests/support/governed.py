@@ -1,0 +1,150 @@
+"""Governed activities and workflows for the execution tests (importable, as the sandbox needs)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+import agento
+from agento import GovernedActivity, Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+
+POLICY_BUNDLE = Path(__file__).parent / "policy"
+ROUTE = "agento/tests/route"
+
+EXECUTED: list[tuple[str, str, int]] = []
+"""(activity, idempotency key, amount) for every body that ran in this process."""
+
+
+class Transfer(PolicyInput):
+    project_id: str
+    amount: int
+
+
+@agento.activity(
+    idempotency=Idempotency.NON_IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.4.0",
+)
+async def route(key: IdempotencyKey, request: Transfer) -> str:
+    EXECUTED.append(("route", key, request.amount))
+    return f"routed {request.project_id} with {key}"
+
+
+@agento.activity(
+    idempotency=Idempotency.KEYED,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="2.0.0",
+)
+async def upsert(key: IdempotencyKey, request: Transfer) -> str:
+    EXECUTED.append(("upsert", key, request.amount))
+    return key
+
+
+@agento.activity(
+    idempotency=Idempotency.NON_IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+async def stalls(key: IdempotencyKey, request: Transfer) -> str:
+    EXECUTED.append(("stalls", key, request.amount))
+    if len([e for e in EXECUTED if e[0] == "stalls"]) == 1:
+        await asyncio.sleep(3)  # past start_to_close: did it act? Nobody knows.
+    return key
+
+
+@agento.activity(
+    idempotency=Idempotency.IDEMPOTENT, policy_class=PolicyClass.READ_ONLY, version="1.0.0"
+)
+async def lookup(project_id: str) -> int:
+    return len(project_id)
+
+
+GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [route, upsert, stalls, lookup]
+
+
+@workflow.defn
+class RouteWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        size = await agento.execute_activity(
+            lookup, request.project_id, start_to_close_timeout=timedelta(seconds=10)
+        )
+        routed = await agento.execute_activity(
+            route, request, start_to_close_timeout=timedelta(seconds=10), requester="alice"
+        )
+        return f"{routed} ({size})"
+
+
+@workflow.defn
+class RouteTwiceWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> list[str]:
+        return [
+            await agento.execute_activity(
+                route, request, start_to_close_timeout=timedelta(seconds=10), requester="alice"
+            )
+            for _ in range(2)
+        ]
+
+
+@workflow.defn
+class UpsertTwiceWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> list[str]:
+        return [
+            await agento.execute_activity(
+                upsert, request, start_to_close_timeout=timedelta(seconds=10)
+            )
+            for _ in range(2)
+        ]
+
+
+@workflow.defn
+class StallWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        return await agento.execute_activity(
+            stalls, request, start_to_close_timeout=timedelta(seconds=1)
+        )
+
+
+@workflow.defn
+class UnsafeRetryWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        return await agento.execute_activity(
+            route,
+            request,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(maximum_attempts=3),
+        )
+
+
+@workflow.defn
+class BypassWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        result: str = await workflow.execute_activity(
+            "route",
+            args=["forged-key", request],
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+        return result
+
+
+WORKFLOWS = [
+    RouteWorkflow,
+    RouteTwiceWorkflow,
+    UpsertTwiceWorkflow,
+    StallWorkflow,
+    UnsafeRetryWorkflow,
+    BypassWorkflow,
+]

@@ -1,0 +1,405 @@
+"""Governed execution on a real Temporal server (time-skipping): decisions in history, review
+pauses, fail-closed engine outages, at-most-once, and refusal of ungranted activities."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pydantic import JsonValue
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+import agento
+from agento import (
+    Decision,
+    EmbeddedEngine,
+    PendingReview,
+    PolicyEngineUnavailable,
+    ResolveReview,
+    ReviewOutcome,
+    ReviewReason,
+)
+from agento.testing import governance_violations, server_binary
+from tests.support import governed
+from tests.support.governed import (
+    EXECUTED,
+    GOVERNED,
+    POLICY_BUNDLE,
+    WORKFLOWS,
+    BypassWorkflow,
+    RouteTwiceWorkflow,
+    RouteWorkflow,
+    StallWorkflow,
+    Transfer,
+    UnsafeRetryWorkflow,
+    UpsertTwiceWorkflow,
+)
+
+PENDING = "agento.pending_reviews"
+RESOLVE = "agento.resolve_review"
+
+
+class FlakyEngine:
+    """The embedded engine behind an outage: unavailable for the first ``failures`` asks."""
+
+    name = "embedded"
+
+    def __init__(self, failures: int) -> None:
+        self.inner = EmbeddedEngine(POLICY_BUNDLE)
+        self.bundle = self.inner.bundle
+        self.failures = failures
+        self.asked = 0
+
+    async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
+        self.asked += 1
+        if self.asked <= self.failures:
+            raise PolicyEngineUnavailable("connection refused")
+        return await self.inner.decide(policy, document)
+
+
+@pytest.fixture(scope="module")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server_binary("temporal-test-server")
+    ) as env:
+        yield env
+
+
+def governed_client(env: WorkflowEnvironment, engine: Any, **options: Any) -> Client:
+    return Client(
+        env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine, **options)]
+    )
+
+
+async def start(
+    client: Client, workflow: Any, request: Transfer
+) -> tuple[WorkflowHandle[Any, Any], Worker]:
+    task_queue = f"q-{uuid.uuid4()}"
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=agento.as_temporal_activities(*GOVERNED),
+    )
+    handle = await client.start_workflow(
+        workflow, request, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+    )
+    return handle, worker
+
+
+async def pending_reviews(handle: WorkflowHandle[Any, Any]) -> list[PendingReview]:
+    for _ in range(200):
+        pending: list[PendingReview] = await handle.query(PENDING, result_type=list[PendingReview])
+        if pending:
+            return pending
+        await asyncio.sleep(0.05)
+    raise AssertionError("no review became pending")
+
+
+async def assert_governed(handle: WorkflowHandle[Any, Any]) -> None:
+    assert governance_violations(await handle.fetch_history(), GOVERNED) == []
+
+
+def recorded_decisions(history: Any) -> list[Decision]:
+    convert = PydanticPayloadConverter()
+    return [
+        convert.from_payload(
+            e.marker_recorded_event_attributes.details["result"].payloads[0], Decision
+        )
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+
+
+async def test_allowed_activity_runs_once_with_its_decision_in_history(
+    env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-7", amount=40)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        result = await handle.result()
+    key = f"{handle.id}/0/agento-2-route"
+    assert result == f"routed bess-7 with {key} (6)"
+    assert EXECUTED[before:] == [("route", key, 40)]
+
+    history = await handle.fetch_history()
+    [decision] = recorded_decisions(history)
+    assert decision.allow is True
+    assert decision.policy == governed.ROUTE
+    assert decision.input["amount"] == 40
+    assert decision.input["agento"] == {
+        "activity": "route",
+        "activity_version": "1.4.0",
+        "idempotency": "non_idempotent",
+        "policy_class": "side_effect",
+        "workflow_id": handle.id,
+        "run_id": handle.result_run_id,
+        "workflow_type": "RouteWorkflow",
+        "namespace": "default",
+    }
+    assert governance_violations(history, GOVERNED) == []
+
+
+async def test_recoverable_deny_pauses_and_an_approval_at_47_hours_runs_it(
+    env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-9", amount=150)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        [review] = await pending_reviews(handle)
+        assert review.reason is ReviewReason.POLICY_DENIED
+        assert review.reasons == ("amount over the limit of 100",)
+        assert review.request == {"project_id": "bess-9", "amount": 150}
+        assert review.requester == "alice"
+        await env.sleep(timedelta(hours=47))
+        outcome = await handle.execute_update(
+            RESOLVE,
+            ResolveReview(review_id=review.review_id, approve=True, reviewer="bob", comment="ok"),
+            result_type=ReviewOutcome,
+        )
+        result = await handle.result()
+    assert outcome.approved
+    assert outcome.reviewer == "bob"
+    assert outcome.resolved_at - review.since >= timedelta(hours=47)
+    assert result.startswith("routed bess-9")
+    assert [e[2] for e in EXECUTED[before:]] == [150]
+    await assert_governed(handle)
+
+
+async def test_rejected_review_fails_without_running(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-9", amount=150)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        [review] = await pending_reviews(handle)
+        await handle.execute_update(
+            RESOLVE,
+            ResolveReview(review_id=review.review_id, approve=False, reviewer="bob", comment="no"),
+            result_type=ReviewOutcome,
+        )
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+    assert isinstance(raised.value.cause, ApplicationError)
+    assert raised.value.cause.type == "ReviewRejected"
+    assert EXECUTED[before:] == []
+
+
+async def test_unresolved_review_times_out_after_48_hours(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-9", amount=150)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        await pending_reviews(handle)
+        await env.sleep(timedelta(hours=48, minutes=1))
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+    assert isinstance(raised.value.cause, ApplicationError)
+    assert raised.value.cause.type == "ReviewTimedOut"
+    assert "not resolved within 48 hours" in str(raised.value.cause)
+    assert EXECUTED[before:] == []
+
+
+async def test_non_recoverable_deny_fails_with_the_reasons(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="x", amount=5000))
+    before = len(EXECUTED)
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "PolicyDenied"
+    assert cause.non_retryable
+    assert "amount over the limit of 100" in cause.message
+    assert EXECUTED[before:] == []
+
+
+async def test_engine_back_within_the_bound_then_runs(env: WorkflowEnvironment) -> None:
+    engine = FlakyEngine(failures=2)
+    client = governed_client(env, engine)
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-7", amount=10)
+    )
+    async with worker:
+        assert (await handle.result()).startswith("routed bess-7")
+    assert engine.asked == 3
+    await assert_governed(handle)
+
+
+async def test_engine_down_past_the_bound_pauses_for_review_and_runs_nothing(
+    env: WorkflowEnvironment,
+) -> None:
+    engine = FlakyEngine(failures=10**9)
+    client = governed_client(env, engine, decision_attempts=3)
+    handle, worker = await start(
+        client, RouteWorkflow.run, Transfer(project_id="bess-7", amount=10)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        [review] = await pending_reviews(handle)
+        assert review.reason is ReviewReason.ENGINE_UNAVAILABLE
+        assert review.reasons == ("policy engine unavailable",)
+        await handle.terminate("test over")
+    assert engine.asked == 3
+    assert [e for e in EXECUTED[before:] if e[0] == "route"] == []
+
+
+@pytest.fixture(scope="module")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"), dev_server_log_level="error"
+    ) as env:
+        yield env
+
+
+async def test_bad_review_updates_are_rejected_without_history(
+    dev_server: WorkflowEnvironment,
+) -> None:
+    # The time-skipping test server writes a workflow task for every update; the real server
+    # (the dev server) drops a rejected update's speculative task, which is what is tested here.
+    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, RouteTwiceWorkflow.run, Transfer(project_id="bess-9", amount=150)
+    )
+    async with worker:
+        [first] = await pending_reviews(handle)
+        await handle.execute_update(
+            RESOLVE,
+            ResolveReview(review_id=first.review_id, approve=True, reviewer="bob"),
+            result_type=ReviewOutcome,
+        )
+        second = await next_review(handle, after=first.review_id)
+        events = len((await handle.fetch_history()).events)
+        bad: list[tuple[object, str]] = [
+            (ResolveReview(review_id="nope", approve=True, reviewer="bob"), "not pending"),
+            (ResolveReview(review_id=first.review_id, approve=True, reviewer="bob"), "already"),
+            (ResolveReview(review_id=second.review_id, approve=True, reviewer="alice"), "alice"),
+            ({"review_id": second.review_id, "approve": "maybe", "reviewer": "bob"}, ""),
+            ({"review_id": second.review_id, "approve": True}, ""),
+            ({"review_id": second.review_id, "approve": True, "reviewer": "b", "x": 1}, ""),
+        ]
+        for update, message in bad:
+            with pytest.raises(WorkflowUpdateFailedError) as raised:
+                await handle.execute_update(RESOLVE, update, result_type=ReviewOutcome)
+            assert message in str(raised.value.cause)
+        assert len((await handle.fetch_history()).events) == events, "rejections left no trace"
+        await handle.execute_update(
+            RESOLVE,
+            ResolveReview(review_id=second.review_id, approve=True, reviewer="carol"),
+            result_type=ReviewOutcome,
+        )
+        assert len(await handle.result()) == 2
+    await assert_governed(handle)
+
+
+async def next_review(handle: WorkflowHandle[Any, Any], *, after: str) -> PendingReview:
+    for _ in range(200):
+        pending: list[PendingReview] = await handle.query(PENDING, result_type=list[PendingReview])
+        if pending and pending[0].review_id != after:
+            return pending[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no second review became pending")
+
+
+async def test_unsafe_retry_policy_fails_before_anything_runs(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, UnsafeRetryWorkflow.run, Transfer(project_id="x", amount=1)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "agento-retry-unsafe"
+    assert "allows 3 attempts" in cause.message
+    assert EXECUTED[before:] == []
+    history = await handle.fetch_history()
+    assert recorded_decisions(history) == [], "refused before even asking the policy"
+
+
+async def test_raw_workflow_call_of_a_gated_activity_is_refused(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, BypassWorkflow.run, Transfer(project_id="x", amount=1))
+    before = len(EXECUTED)
+    async with worker:
+        with pytest.raises(WorkflowFailureError) as raised:
+            await handle.result()
+    assert isinstance(raised.value.cause, ActivityError)
+    refusal = raised.value.cause.cause
+    assert isinstance(refusal, ApplicationError)
+    assert refusal.type == "agento-bypass"
+    assert EXECUTED[before:] == []
+    [violation] = governance_violations(await handle.fetch_history(), GOVERNED)
+    assert "route" in violation
+    assert "without agento's grant" in violation
+
+
+async def test_keyed_calls_get_distinct_stable_keys(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, UpsertTwiceWorkflow.run, Transfer(project_id="p", amount=1)
+    )
+    async with worker:
+        keys = await handle.result()
+    assert keys == [f"{handle.id}/0/agento-1-upsert", f"{handle.id}/0/agento-2-upsert"]
+    await assert_governed(handle)
+
+
+async def test_timed_out_non_idempotent_activity_pauses_for_reconciliation(
+    env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, StallWorkflow.run, Transfer(project_id="p", amount=1))
+    before = len(EXECUTED)
+    async with worker:
+        [review] = await pending_reviews(handle)
+        assert review.reason is ReviewReason.OUTCOME_UNKNOWN
+        assert review.reasons[0].startswith("outcome unknown: the activity timed out")
+        ran_once = [e for e in EXECUTED[before:] if e[0] == "stalls"]
+        assert len(ran_once) == 1, "never silently retried"
+        await handle.execute_update(
+            RESOLVE,
+            ResolveReview(review_id=review.review_id, approve=True, reviewer="ops"),
+            result_type=ReviewOutcome,
+        )
+        key = await handle.result()
+    runs = [e for e in EXECUTED[before:] if e[0] == "stalls"]
+    assert [e[1] for e in runs] == [key, key], "the re-run carries the same idempotency key"
+    await assert_governed(handle)
+
+
+async def test_histories_replay_deterministically(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="r", amount=20))
+    async with worker:
+        await handle.result()
+    replayer = Replayer(workflows=WORKFLOWS, plugins=[agento.AgentoPlugin()])
+    result = await replayer.replay_workflow(
+        await handle.fetch_history(), raise_on_replay_failure=False
+    )
+    assert result.replay_failure is None
