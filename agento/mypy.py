@@ -7,7 +7,9 @@ code, with the validator's message text:
 - at each ``@agento.activity(...)`` declaration, the declaration and signature rules, decided by
   the same `agento.rules.check_declaration` the runtime validator calls;
 - at each call that hands a governed activity to ``temporalio.workflow``'s activity functions,
-  ``agento-bypass``.
+  ``agento-bypass``;
+- at each ``agento.execute_activity`` call that gives a NON_IDEMPOTENT activity a literal
+  ``RetryPolicy(...)`` allowing more than one attempt, ``agento-retry-unsafe``.
 
 Declaration facts travel in types (``GovernedActivity[Literal[...], Literal[...], P, R]``), so
 call-site checks work on modules loaded from mypy's incremental cache. This module imports mypy
@@ -32,6 +34,7 @@ from mypy.nodes import (
     Context,
     Decorator,
     Expression,
+    IntExpr,
     MemberExpr,
     NameExpr,
     RefExpr,
@@ -64,6 +67,7 @@ from mypy.types import (
 from agento._postures import Idempotency, PolicyClass
 from agento.rules import (
     BYPASS,
+    RETRY_UNSAFE,
     RULES,
     Checker,
     DeclarationFacts,
@@ -74,7 +78,7 @@ from agento.rules import (
     check_declaration,
 )
 
-__version__ = "1"
+__version__ = "2"
 """Part of mypy's cache key: bump it whenever the plugin's verdicts change."""
 
 ERROR_CODES: dict[str, ErrorCode] = {
@@ -84,6 +88,7 @@ ERROR_CODES: dict[str, ErrorCode] = {
 
 _HOME = "agento._declaration"
 _FACTORY = f"{_HOME}.activity"
+_GOVERNED_CALL = "agento._execution.execute_activity"
 _GOVERNED = f"{_HOME}.GovernedActivity"
 _KEY = f"{_HOME}.IdempotencyKey"
 _POLICY_INPUT = f"{_HOME}.PolicyInput"
@@ -140,6 +145,8 @@ class AgentoPlugin(Plugin):
             return functools.partial(_decorator_shape, self)
         if _is_raw_call(fullname):
             return functools.partial(_report_bypass, fullname.rpartition(".")[2])
+        if fullname == _GOVERNED_CALL:
+            return _check_retry_policy
         return None
 
     def get_method_signature_hook(
@@ -288,6 +295,39 @@ def _first_argument_is_governed(args: list[list[Expression]], api: CheckerPlugin
         return False
     t = get_proper_type(api.get_expression_type(args[0][0]))
     return isinstance(t, Instance) and t.type.fullname == _GOVERNED
+
+
+# --- agento.execute_activity ------------------------------------------------------------------
+
+
+def _check_retry_policy(ctx: FunctionContext) -> Type:
+    """agento-retry-unsafe: a NON_IDEMPOTENT activity given a retry policy that retries."""
+    args = _named_arguments(ctx.callee_arg_names, ctx.args)
+    activity = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
+    policy = args.get("retry_policy")
+    if (
+        not isinstance(activity, Instance)
+        or activity.type.fullname != _GOVERNED
+        or _member_name(activity.args[0]) != "NON_IDEMPOTENT"
+        or not isinstance(policy, CallExpr)
+        or not isinstance(policy.callee, RefExpr)
+        or policy.callee.fullname != "temporalio.common.RetryPolicy"
+    ):
+        return ctx.default_return_type
+    attempts_expr = dict(zip(policy.arg_names, policy.args, strict=True)).get("maximum_attempts")
+    if attempts_expr is None:
+        attempts = 0  # RetryPolicy's default: unlimited
+    elif isinstance(attempts_expr, IntExpr):
+        attempts = attempts_expr.value
+    else:
+        return ctx.default_return_type  # not knowable here; the runtime check still applies
+    if attempts != 1:
+        expr = ctx.args[0][0]
+        name = expr.name if isinstance(expr, (NameExpr, MemberExpr)) else "<activity>"
+        described = "unlimited attempts" if attempts == 0 else f"{attempts} attempts"
+        violation = RETRY_UNSAFE.violation(name, attempts=described)
+        _fail(ctx.api, RETRY_UNSAFE, str(violation), policy)
+    return ctx.default_return_type
 
 
 # --- reading declaration values --------------------------------------------------------------

@@ -206,7 +206,7 @@ RETRY_UNSAFE = Rule(
     'Activity "{activity}" is NON_IDEMPOTENT but its retry policy allows {attempts}',
     "pass RetryPolicy(maximum_attempts=1) or no retry policy (agento runs it at most once), "
     "or declare it KEYED if the system it calls deduplicates by key",
-    frozenset({Checker.RUNTIME}),
+    frozenset({Checker.MYPY, Checker.RUNTIME}),
     Scope.CALL_SITE,
 )
 BYPASS = Rule(

@@ -1,8 +1,9 @@
 """mypy wall time over a synthetic project, with agento's plugin and without it.
 
-The project: 1,000 governed activities in 40 modules, and 40 workflow modules that refer to
-every activity. Both configurations check the same files, cold (``--no-incremental``) and as a
-recheck after one workflow module changes; medians of several runs, in one invocation.
+The project: 1,000 governed activities in 40 modules, and 40 workflow modules that call every
+activity through ``agento.execute_activity``. Both configurations check the same files, cold
+(``--no-incremental``) and as a recheck after one workflow module changes; medians of several
+runs, in one invocation.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ _SHAPES = [
     'policy="agento/bench/upsert", version="1.0.0"',
 ]
 _SIGNATURES = ["p: str", "key: IdempotencyKey, request: Request", "key: IdempotencyKey, r: Request"]
+_ARGUMENTS = [
+    '"bess-7"',
+    'activities_{m}.Request(project_id="p")',
+    'activities_{m}.Request(project_id="p")',
+]
 
 
 def write_project(root: Path) -> list[Path]:
@@ -50,13 +56,17 @@ def write_project(root: Path) -> list[Path]:
             )
         files.append(root / f"activities_{m}.py")
         files[-1].write_text("".join(lines))
-        uses = "\n".join(
-            f"    seen.append(activities_{m}.act_{i}.declaration.name)" for i in range(per_module)
+        calls = "\n".join(
+            f"    total += await agento.execute_activity(activities_{m}.act_{i}, "
+            f"{_ARGUMENTS[(m * per_module + i) % len(_SHAPES)].format(m=m)}, "
+            "start_to_close_timeout=MINUTE)"
+            for i in range(per_module)
         )
         workflow = root / f"workflow_{m}.py"
         workflow.write_text(
-            f"import activities_{m}\n\n\ndef names() -> list[str]:\n"
-            f"    seen: list[str] = []\n{uses}\n    return seen\n"
+            f"from datetime import timedelta\n\nimport agento\n\nimport activities_{m}\n\n"
+            f"MINUTE = timedelta(minutes=1)\n\n\nasync def run() -> int:\n"
+            f"    total = 0\n{calls}\n    return total\n"
         )
         files.append(workflow)
     return files

@@ -118,13 +118,15 @@ class StallWorkflow:
 
 @workflow.defn
 class UnsafeRetryWorkflow:
+    """Deliberately unsafe, so that the run-time check is what refuses it."""
+
     @workflow.run
     async def run(self, request: Transfer) -> str:
         return await agento.execute_activity(
             route,
             request,
             start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_attempts=3),
+            retry_policy=RetryPolicy(maximum_attempts=3),  # type: ignore[agento-retry-unsafe]
         )
 
 
