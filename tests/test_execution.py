@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from pydantic import JsonValue
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -45,6 +48,7 @@ from tests.support.governed import (
     StallWorkflow,
     Transfer,
     UnsafeRetryWorkflow,
+    UpsertAcrossContinueAsNewWorkflow,
     UpsertTwiceWorkflow,
 )
 
@@ -267,14 +271,6 @@ async def test_engine_down_past_the_bound_pauses_for_review_and_runs_nothing(
     assert [e for e in EXECUTED[before:] if e[0] == "route"] == []
 
 
-@pytest.fixture(scope="module")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=server_binary("temporal"), dev_server_log_level="error"
-    ) as env:
-        yield env
-
-
 async def test_bad_review_updates_are_rejected_without_history(
     dev_server: WorkflowEnvironment,
 ) -> None:
@@ -403,3 +399,44 @@ async def test_histories_replay_deterministically(env: WorkflowEnvironment) -> N
         await handle.fetch_history(), raise_on_replay_failure=False
     )
     assert result.replay_failure is None
+
+
+async def test_keys_are_distinct_across_continue_as_new(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, UpsertAcrossContinueAsNewWorkflow.run, Transfer(project_id="p", amount=1)
+    )
+    before = len(EXECUTED)
+    async with worker:
+        last = await client.get_workflow_handle(handle.id).result()
+    keys = [key for name, key, _ in EXECUTED[before:] if name == "upsert"]
+    assert keys == [f"{handle.id}/0/agento-1-upsert", f"{handle.id}/1/agento-1-upsert"]
+    assert last == keys[1]
+
+
+async def test_keys_repeat_after_a_reset(dev_server: WorkflowEnvironment) -> None:
+    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(
+        client, UpsertTwiceWorkflow.run, Transfer(project_id="p", amount=1)
+    )
+    async with worker:
+        first = await handle.result()
+        history = await handle.fetch_history()
+        first_task = next(
+            e.event_id
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        )
+        await client.workflow_service.reset_workflow_execution(
+            ResetWorkflowExecutionRequest(
+                namespace=client.namespace,
+                workflow_execution=WorkflowExecution(
+                    workflow_id=handle.id, run_id=handle.result_run_id or ""
+                ),
+                reason="re-run from the start",
+                workflow_task_finish_event_id=first_task,
+                request_id=str(uuid.uuid4()),
+            )
+        )
+        again = await client.get_workflow_handle(handle.id).result()
+    assert again == first, "a reset re-runs with the same activity ids, and so the same keys"

@@ -96,6 +96,20 @@ class RouteTwiceWorkflow:
 
 
 @workflow.defn
+class UpsertAcrossContinueAsNewWorkflow:
+    """One keyed call per run, continuing as new once."""
+
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        key = await agento.execute_activity(
+            upsert, request, start_to_close_timeout=timedelta(seconds=10)
+        )
+        if workflow.info().continued_run_id is None:
+            workflow.continue_as_new(request)
+        return key
+
+
+@workflow.defn
 class UpsertTwiceWorkflow:
     @workflow.run
     async def run(self, request: Transfer) -> list[str]:
@@ -146,6 +160,7 @@ WORKFLOWS = [
     RouteWorkflow,
     RouteTwiceWorkflow,
     UpsertTwiceWorkflow,
+    UpsertAcrossContinueAsNewWorkflow,
     StallWorkflow,
     UnsafeRetryWorkflow,
     BypassWorkflow,
