@@ -1,5 +1,6 @@
-from benchmarks import decisions, mypy_plugin, validator
+from benchmarks import decisions, execution, mypy_plugin, validator
 
 validator.main()
 decisions.main()
+execution.main()
 mypy_plugin.main()

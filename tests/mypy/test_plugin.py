@@ -193,3 +193,25 @@ def test_plugin_does_not_load_the_runtime() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "['agento', 'agento._postures', 'agento.mypy', 'agento.rules']"
+
+
+def test_wrong_request_and_argument_types_are_plain_type_errors(tmp_path: Path) -> None:
+    module = tmp_path / "calls.py"
+    module.write_text(
+        (CASES / "agento_retry_unsafe" / "pass.py").read_text()
+        + """
+
+class Other(PolicyInput):
+    n: int
+
+
+async def wrong(other: Other) -> None:
+    await agento.execute_activity(route, other, start_to_close_timeout=timedelta(minutes=1))
+    await agento.execute_activity(route, "p", start_to_close_timeout=timedelta(minutes=1))
+"""
+    )
+    errors = run_mypy("--no-incremental", str(module))
+    assert [line.rsplit("  [", 1)[1] for line in errors] == ["arg-type]", "arg-type]"]
+    assert (
+        '[RouteRequest], None]"; expected "GovernedActivity[Any, Any, [Other], None]"' in errors[0]
+    )

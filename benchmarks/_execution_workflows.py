@@ -1,0 +1,57 @@
+"""Workflows and activities for benchmarks/execution.py (importable, as the sandbox needs)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity, workflow
+
+import agento
+from agento import Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+
+BUNDLE = Path(__file__).parent / "policy"
+CALL = timedelta(seconds=30)
+
+
+class Order(PolicyInput):
+    project_id: str
+    amount: int
+
+
+@agento.activity(
+    idempotency=Idempotency.NON_IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy="bench/orders",
+    version="1.0.0",
+)
+async def place(key: IdempotencyKey, order: Order) -> str:
+    return f"{order.project_id}:{key}"
+
+
+@activity.defn
+async def place_raw(key: str, order: Order) -> str:
+    return f"{order.project_id}:{key}"
+
+
+@workflow.defn
+class GovernedOrders:
+    @workflow.run
+    async def run(self, order: Order, calls: int) -> list[str]:
+        return [
+            await agento.execute_activity(place, order, start_to_close_timeout=CALL)
+            for _ in range(calls)
+        ]
+
+
+@workflow.defn
+class RawOrders:
+    @workflow.run
+    async def run(self, order: Order, calls: int) -> list[str]:
+        info = workflow.info()
+        return [
+            await workflow.execute_activity(
+                place_raw, args=[f"{info.workflow_id}/{i}", order], start_to_close_timeout=CALL
+            )
+            for i in range(calls)
+        ]

@@ -1,0 +1,110 @@
+"""Governed calls against raw Temporal activity calls, on Temporal's dev server, in one run.
+
+- latency: one workflow making one call, governed (decision as a local activity, then the
+  activity) and raw, alternated, medians;
+- throughput: 200 concurrent workflows x 3 calls each, governed and raw;
+- history: events and bytes a governed call adds over a raw one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import agento
+from agento.testing import server_binary
+from benchmarks._execution_workflows import (
+    BUNDLE,
+    GovernedOrders,
+    Order,
+    RawOrders,
+    place,
+    place_raw,
+)
+
+LATENCY_RUNS = 40
+WORKFLOWS = 200
+CALLS = 3
+ORDER = Order(project_id="bess-7", amount=40)
+
+
+async def _run(client: Client, workflow: Any, calls: int, task_queue: str) -> float:
+    start = time.perf_counter()
+    await client.execute_workflow(
+        workflow, args=[ORDER, calls], id=f"bench-{uuid.uuid4()}", task_queue=task_queue
+    )
+    return time.perf_counter() - start
+
+
+async def _throughput(client: Client, workflow: Any, task_queue: str) -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*(_run(client, workflow, CALLS, task_queue) for _ in range(WORKFLOWS)))
+    return WORKFLOWS * CALLS / (time.perf_counter() - start)
+
+
+async def _history_cost(client: Client, workflow: Any, task_queue: str) -> tuple[int, int]:
+    handle = await client.start_workflow(
+        workflow, args=[ORDER, 1], id=f"bench-{uuid.uuid4()}", task_queue=task_queue
+    )
+    await handle.result()
+    history = await handle.fetch_history()
+    return len(history.events), sum(e.ByteSize() for e in history.events)
+
+
+async def _main() -> None:
+    plugin = agento.AgentoPlugin(engine=agento.EmbeddedEngine(BUNDLE), ungoverned=[place_raw])
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        dev_server_log_level="error",
+        plugins=[plugin],
+    ) as env:
+        client, task_queue = env.client, "bench"
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[GovernedOrders, RawOrders],
+            activities=[*agento.as_temporal_activities(place), place_raw],
+        ):
+            for workflow in (RawOrders.run, GovernedOrders.run):  # warm up both paths
+                await _run(client, workflow, 1, task_queue)
+            raw: list[float] = []
+            governed: list[float] = []
+            for _ in range(LATENCY_RUNS):
+                raw.append(await _run(client, RawOrders.run, 1, task_queue))
+                governed.append(await _run(client, GovernedOrders.run, 1, task_queue))
+            raw_ms, governed_ms = statistics.median(raw) * 1e3, statistics.median(governed) * 1e3
+            print(
+                f"one-call workflow, median of {LATENCY_RUNS}: raw {raw_ms:.1f} ms, "
+                f"governed {governed_ms:.1f} ms, ratio {governed_ms / raw_ms:.2f} (goal <= 1.10)"
+            )
+
+            raw_rate = await _throughput(client, RawOrders.run, task_queue)
+            governed_rate = await _throughput(client, GovernedOrders.run, task_queue)
+            print(
+                f"throughput, {WORKFLOWS} workflows x {CALLS} calls: raw {raw_rate:.0f} calls/s, "
+                f"governed {governed_rate:.0f} calls/s, "
+                f"ratio {governed_rate / raw_rate:.2f} (goal >= 0.90)"
+            )
+
+            raw_events, raw_bytes = await _history_cost(client, RawOrders.run, task_queue)
+            gov_events, gov_bytes = await _history_cost(client, GovernedOrders.run, task_queue)
+            print(
+                f"history of a one-call workflow: raw {raw_events} events / {raw_bytes} bytes, "
+                f"governed {gov_events} events / {gov_bytes} bytes "
+                f"(+{gov_events - raw_events} events, +{gov_bytes - raw_bytes} bytes per call)"
+            )
+
+
+def main() -> None:
+    asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    main()
