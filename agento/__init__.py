@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
+    from agento._recording import Needed, Sensitive
     from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
 
@@ -54,6 +55,7 @@ __all__ = [
     "IdempotencyKey",
     "IdempotencyKeyTransport",
     "MisdeclaredActivityError",
+    "Needed",
     "OpaServerEngine",
     "PendingReview",
     "PolicyBundle",
@@ -68,6 +70,7 @@ __all__ = [
     "ReviewReason",
     "ReviewRejected",
     "ReviewTimedOut",
+    "Sensitive",
     "activity",
     "as_temporal_activities",
     "check_activities",
@@ -78,6 +81,8 @@ __all__ = [
 ]
 
 _HOMES = {
+    "Needed": "agento._recording",
+    "Sensitive": "agento._recording",
     "GovernanceError": "agento._errors",
     "PolicyDenied": "agento._errors",
     "ReviewRejected": "agento._errors",

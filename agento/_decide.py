@@ -12,6 +12,7 @@ from agento._decision import Decision
 from agento._engine import PolicyEngine
 from agento._errors import PolicyError
 from agento._execution import DECISION_ACTIVITY, DecisionRequest
+from agento._recording import recorded_input
 
 
 class DecisionActivity:
@@ -21,7 +22,17 @@ class DecisionActivity:
     @activity.defn(name=DECISION_ACTIVITY)
     async def decide(self, request: DecisionRequest) -> Decision:
         try:
-            return await self.engine.decide(request.policy, request.input)
+            decision = await self.engine.decide(request.policy, request.input)
         except PolicyError as e:
             # Asking again cannot help; PolicyEngineUnavailable stays retryable.
             raise ApplicationError(str(e), type="PolicyError", non_retryable=True) from e
+        recorded, complete = recorded_input(
+            decision.input, sensitive=request.sensitive, needed=request.needed
+        )
+        return decision.model_copy(
+            update={
+                "input": recorded,
+                "input_redacted": request.sensitive,
+                "input_complete": complete,
+            }
+        )

@@ -56,9 +56,14 @@ class Decision(pydantic.BaseModel):
     engine: str
     engine_version: str
     input: dict[str, JsonValue]
-    """The exact input document the policy saw."""
+    """The input document the policy saw, as recorded: sensitive fields hashed, and only the
+    needed fields when it was too large (see ``input_complete``)."""
     input_sha256: str
-    """``sha256:<hex>`` of the input as canonical JSON (sorted keys, no whitespace)."""
+    """``sha256:<hex>`` of the full, clear input as canonical JSON (sorted keys, no whitespace)."""
+    input_redacted: tuple[str, ...] = ()
+    """Fields recorded as ``{"redacted": "sha256:..."}``: the contract marks them sensitive."""
+    input_complete: bool = True
+    """False when the input exceeded the recording limit and only its needed fields are here."""
     result: JsonValue
     """The policy's result document as the engine returned it; ``None`` when undefined."""
     allow: bool

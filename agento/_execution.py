@@ -27,8 +27,9 @@ from agento._decision import Decision, DecisionContext, canonical_json, policy_i
 from agento._declaration import ActivityDeclaration, GovernedActivity, IdempotencyKey, PolicyInput
 from agento._errors import GovernanceError, PolicyDenied, ReviewRejected, ReviewTimedOut
 from agento._postures import Idempotency
+from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
-from agento.rules import BYPASS, RETRY_UNSAFE
+from agento.rules import BYPASS, MISSING_POLICY, RETRY_UNSAFE
 
 DECISION_ACTIVITY = "agento.decide"
 DECISION_HEADER = "agento-grant"
@@ -39,10 +40,12 @@ _R = TypeVar("_R")
 
 
 class DecisionRequest(pydantic.BaseModel):
-    """The decision activity's input: which policy, and the input document."""
+    """The decision activity's input: which policy, the input document, and how to record it."""
 
     policy: str
     input: dict[str, JsonValue]
+    sensitive: tuple[str, ...] = ()
+    needed: tuple[str, ...] = ()
 
 
 class Grant(pydantic.BaseModel):
@@ -258,10 +261,17 @@ async def _authorize(
         workflow_type=info.workflow_type,
         namespace=info.namespace,
     )
+    if d.policy is None:
+        raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
     document = policy_input(request, context)
-    assert d.policy is not None
+    decision_request = DecisionRequest(
+        policy=d.policy,
+        input=document,
+        sensitive=marked_fields(type(request), Sensitive),
+        needed=marked_fields(type(request), Needed),
+    )
     for round_ in range(1, 1_000):
-        decision = await _decide(d.policy, document, state.settings)
+        decision = await _decide(decision_request, state.settings)
         if decision is not None and decision.allow:
             return _grant(decision, request)
         if decision is not None and not decision.recoverable:
@@ -285,9 +295,7 @@ async def _authorize(
     raise AssertionError("unreachable")
 
 
-async def _decide(
-    policy: str, document: dict[str, JsonValue], settings: DecisionSettings
-) -> Decision | None:
+async def _decide(request: DecisionRequest, settings: DecisionSettings) -> Decision | None:
     """The decision, recorded in history as the decision activity's result; ``None`` when the
     engine stayed unavailable for every attempt."""
     retry = RetryPolicy(
@@ -297,7 +305,6 @@ async def _decide(
         maximum_attempts=settings.attempts,
         non_retryable_error_types=["PolicyError"],
     )
-    request = DecisionRequest(policy=policy, input=document)
     ask = workflow.execute_local_activity if settings.local else workflow.execute_activity
     try:
         decision: Decision = await ask(
@@ -349,7 +356,7 @@ async def _review(
         activity=activity,
         reason=reason,
         reasons=tuple(reasons),
-        request=request.model_dump(mode="json") if isinstance(request, PolicyInput) else None,
+        request=_shown(request),
         decision_id=decision_id,
         requester=requester,
         since=workflow.now(),
@@ -363,6 +370,13 @@ async def _review(
     finally:
         state.pending.pop(review_id, None)
     return state.outcomes[review_id]
+
+
+def _shown(request: object) -> dict[str, JsonValue] | None:
+    """A request as reviewers see it: sensitive fields hashed."""
+    if not isinstance(request, PolicyInput):
+        return None
+    return redact(request.model_dump(mode="json"), marked_fields(type(request), Sensitive))
 
 
 def validate_resolution(state: RunState, resolution: ResolveReview) -> None:

@@ -35,6 +35,7 @@ from agento import (
     ReviewOutcome,
     ReviewReason,
 )
+from agento._recording import value_digest as input_digest
 from agento.testing import governance_violations, server_binary
 from tests.support import governed
 from tests.support.governed import (
@@ -43,6 +44,8 @@ from tests.support.governed import (
     POLICY_BUNDLE,
     WORKFLOWS,
     BypassWorkflow,
+    Payment,
+    PayWorkflow,
     RouteTwiceWorkflow,
     RouteWorkflow,
     StallWorkflow,
@@ -440,3 +443,28 @@ async def test_keys_repeat_after_a_reset(dev_server: WorkflowEnvironment) -> Non
         )
         again = await client.get_workflow_handle(handle.id).result()
     assert again == first, "a reset re-runs with the same activity ids, and so the same keys"
+
+
+async def test_sensitive_fields_are_recorded_as_hashes(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    payment = Payment(project_id="p", amount=10, iban="DE89370400440532013000", memo="m")
+    handle, worker = await start(client, PayWorkflow.run, payment)
+    async with worker:
+        assert await handle.result() == "paid 10"
+    history = await handle.fetch_history()
+    [decision] = recorded_decisions(history)
+    assert decision.input_redacted == ("iban",)
+    assert decision.input["iban"] == {"redacted": input_digest("DE89370400440532013000")}
+    assert decision.input["memo"] == "m"
+    assert "DE89370400440532013000" not in decision.model_dump_json()
+
+
+async def test_reviewers_see_sensitive_fields_hashed(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    payment = Payment(project_id="p", amount=150, iban="DE89370400440532013000")
+    handle, worker = await start(client, PayWorkflow.run, payment)
+    async with worker:
+        [review] = await pending_reviews(handle)
+        await handle.terminate("test over")
+    assert review.request is not None
+    assert review.request["iban"] == {"redacted": input_digest("DE89370400440532013000")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -23,6 +23,22 @@ EXECUTED: list[tuple[str, str, int]] = []
 class Transfer(PolicyInput):
     project_id: str
     amount: int
+
+
+class Payment(Transfer):
+    iban: Annotated[str, agento.Sensitive()]
+    memo: Annotated[str, agento.Needed()] = ""
+
+
+@agento.activity(
+    idempotency=Idempotency.KEYED,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+async def pay(key: IdempotencyKey, request: Payment) -> str:
+    EXECUTED.append(("pay", key, request.amount))
+    return f"paid {request.amount}"
 
 
 @agento.activity(
@@ -67,7 +83,7 @@ async def lookup(project_id: str) -> int:
     return len(project_id)
 
 
-GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [route, upsert, stalls, lookup]
+GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [route, upsert, stalls, lookup, pay]
 
 
 @workflow.defn
@@ -81,6 +97,15 @@ class RouteWorkflow:
             route, request, start_to_close_timeout=timedelta(seconds=10), requester="alice"
         )
         return f"{routed} ({size})"
+
+
+@workflow.defn
+class PayWorkflow:
+    @workflow.run
+    async def run(self, request: Payment) -> str:
+        return await agento.execute_activity(
+            pay, request, start_to_close_timeout=timedelta(seconds=10)
+        )
 
 
 @workflow.defn
@@ -158,6 +183,7 @@ class BypassWorkflow:
 
 WORKFLOWS = [
     RouteWorkflow,
+    PayWorkflow,
     RouteTwiceWorkflow,
     UpsertTwiceWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
