@@ -116,6 +116,14 @@ async def pending_reviews(handle: WorkflowHandle[Any, Any]) -> list[PendingRevie
     raise AssertionError("no review became pending")
 
 
+async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
+    """The typed error a workflow failed with."""
+    with pytest.raises(WorkflowFailureError) as raised:
+        await handle.result()
+    assert isinstance(raised.value.cause, ApplicationError), raised.value.cause
+    return raised.value.cause
+
+
 async def assert_governed(handle: WorkflowHandle[Any, Any]) -> None:
     assert governance_violations(await handle.fetch_history(), GOVERNED) == []
 
@@ -205,10 +213,8 @@ async def test_rejected_review_fails_without_running(env: WorkflowEnvironment) -
             ResolveReview(review_id=review.review_id, approve=False, reviewer="bob", comment="no"),
             result_type=ReviewOutcome,
         )
-        with pytest.raises(WorkflowFailureError) as raised:
-            await handle.result()
-    assert isinstance(raised.value.cause, ApplicationError)
-    assert raised.value.cause.type == "ReviewRejected"
+        failure = await failure_of(handle)
+    assert failure.type == "ReviewRejected"
     assert EXECUTED[before:] == []
 
 
@@ -221,11 +227,9 @@ async def test_unresolved_review_times_out_after_48_hours(env: WorkflowEnvironme
     async with worker:
         await pending_reviews(handle)
         await env.sleep(timedelta(hours=48, minutes=1))
-        with pytest.raises(WorkflowFailureError) as raised:
-            await handle.result()
-    assert isinstance(raised.value.cause, ApplicationError)
-    assert raised.value.cause.type == "ReviewTimedOut"
-    assert "not resolved within 48 hours" in str(raised.value.cause)
+        failure = await failure_of(handle)
+    assert failure.type == "ReviewTimedOut"
+    assert "not resolved within 48 hours" in failure.message
     assert EXECUTED[before:] == []
 
 
@@ -234,10 +238,7 @@ async def test_non_recoverable_deny_fails_with_the_reasons(env: WorkflowEnvironm
     handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="x", amount=5000))
     before = len(EXECUTED)
     async with worker:
-        with pytest.raises(WorkflowFailureError) as raised:
-            await handle.result()
-    cause = raised.value.cause
-    assert isinstance(cause, ApplicationError)
+        cause = await failure_of(handle)
     assert cause.type == "PolicyDenied"
     assert cause.non_retryable
     assert "amount over the limit of 100" in cause.message
@@ -330,10 +331,7 @@ async def test_unsafe_retry_policy_fails_before_anything_runs(env: WorkflowEnvir
     )
     before = len(EXECUTED)
     async with worker:
-        with pytest.raises(WorkflowFailureError) as raised:
-            await handle.result()
-    cause = raised.value.cause
-    assert isinstance(cause, ApplicationError)
+        cause = await failure_of(handle)
     assert cause.type == "agento-retry-unsafe"
     assert "allows 3 attempts" in cause.message
     assert EXECUTED[before:] == []
