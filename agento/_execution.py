@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
 import pydantic
 from pydantic import JsonValue
@@ -26,7 +26,7 @@ from temporalio.workflow import ActivityCancellationType
 from agento._decision import Decision, DecisionContext, canonical_json, policy_input
 from agento._declaration import ActivityDeclaration, GovernedActivity, IdempotencyKey, PolicyInput
 from agento._errors import GovernanceError, PolicyDenied, ReviewRejected, ReviewTimedOut
-from agento._postures import Idempotency
+from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
 from agento.rules import BYPASS, MISSING_POLICY, RETRY_UNSAFE
@@ -37,6 +37,8 @@ GENERATION_HEADER = "agento-generation"
 
 _In = TypeVar("_In")
 _R = TypeVar("_R")
+_Keyed: TypeAlias = Literal[Idempotency.KEYED]
+_ReadOnly: TypeAlias = Literal[PolicyClass.READ_ONLY]
 
 
 class DecisionRequest(pydantic.BaseModel):
@@ -104,6 +106,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    reconcile: GovernedActivity[_Keyed, _ReadOnly, [_In], _R | None] | None = None,
 ) -> _R: ...
 @overload
 async def execute_activity(
@@ -121,6 +124,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    reconcile: GovernedActivity[_Keyed, _ReadOnly, ..., _R | None] | None = None,
 ) -> _R: ...
 async def execute_activity(
     activity: GovernedActivity[Any, Any, ..., Any],
@@ -138,6 +142,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    reconcile: GovernedActivity[Any, Any, ..., Any] | None = None,
 ) -> Any:
     """Run a governed activity from workflow code; options mean what Temporal's do.
 
@@ -145,6 +150,11 @@ async def execute_activity(
         review_timeout: How long a paused activity waits for a reviewer before the workflow
             fails with `agento.ReviewTimedOut`.
         requester: Who asked for this run; that person may not approve its review.
+        reconcile: For a NON_IDEMPOTENT activity whose outcome became unknown (it timed out):
+            a KEYED, READ_ONLY activity taking the same arguments, asked with the original call's
+            key whether the effect happened. It returns the effect's result if it did, and
+            ``None`` if it did not, in which case the call runs once more with the same key.
+            Without one, an unknown outcome pauses for reconciliation review.
     """
     d = activity.declaration
     state = _state()
@@ -162,6 +172,7 @@ async def execute_activity(
         grant = await _authorize(d, call_args[-1], activity_id, state, review_timeout, requester)
 
     attempt_id = activity_id
+    reconciled = False
     for rerun in range(1, 1_000):
         if grant is not None:
             state.grants[attempt_id] = workflow.payload_converter().to_payload(grant)
@@ -185,6 +196,13 @@ async def execute_activity(
                 e.cause, ActivityTimeout
             ):
                 raise
+            if reconcile is not None and not reconciled:
+                reconciled = True  # a re-run that times out too goes to a reviewer
+                found = await _reconcile(reconcile, call_args, attempt_id, start_to_close_timeout)
+                if found is not None:
+                    return found
+                attempt_id = f"{activity_id}-rerun-{rerun}"
+                continue
             outcome = await _review(
                 state,
                 review_id=f"{attempt_id}-outcome",
@@ -202,6 +220,28 @@ async def execute_activity(
                 ) from e
             attempt_id = f"{activity_id}-rerun-{rerun}"
     raise AssertionError("unreachable")
+
+
+async def _reconcile(
+    check: GovernedActivity[Any, Any, ..., Any],
+    call_args: list[Any],
+    attempt_id: str,
+    timeout: timedelta | None,
+) -> Any:
+    """Ask ``check``, with the original call's key and request, whether the effect happened."""
+    c = check.declaration
+    if c.idempotency is not Idempotency.KEYED or c.is_policy_gated:
+        raise GovernanceError(
+            f'Reconciliation check "{c.name}" must be a KEYED, READ_ONLY activity without a '
+            "policy: it is asked with the original call's key",
+            type="agento-bad-reconcile",
+        )
+    return await workflow.execute_activity(
+        cast(Callable[..., Any], check),
+        args=call_args,
+        activity_id=f"{attempt_id}-reconcile",
+        start_to_close_timeout=timeout or timedelta(minutes=1),
+    )
 
 
 def _timeout_name(error: ActivityTimeout) -> str:

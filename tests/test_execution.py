@@ -46,6 +46,7 @@ from tests.support.governed import (
     BypassWorkflow,
     Payment,
     PayWorkflow,
+    ReconciledStallWorkflow,
     RouteTwiceWorkflow,
     RouteWorkflow,
     StallWorkflow,
@@ -466,3 +467,26 @@ async def test_reviewers_see_sensitive_fields_hashed(env: WorkflowEnvironment) -
         await handle.terminate("test over")
     assert review.request is not None
     assert review.request["iban"] == {"redacted": input_digest("DE89370400440532013000")}
+
+
+@pytest.mark.parametrize("acted", [True, False])
+async def test_a_reconciliation_check_settles_an_unknown_outcome(
+    env: WorkflowEnvironment, acted: bool
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    before = len(EXECUTED)
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=agento.as_temporal_activities(*GOVERNED),
+    ):
+        key = await client.execute_workflow(
+            ReconciledStallWorkflow.run,
+            args=[Transfer(project_id="p", amount=1), acted],
+            id=f"wf-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+    # Acted: the check finds the effect and its result stands. Did not: one re-run, same key.
+    assert [e[1] for e in EXECUTED[before:] if e[0] == "stalls"] == [key]

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from temporalio import workflow
+from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 import agento
@@ -71,9 +71,28 @@ async def upsert(key: IdempotencyKey, request: Transfer) -> str:
 )
 async def stalls(key: IdempotencyKey, request: Transfer) -> str:
     EXECUTED.append(("stalls", key, request.amount))
-    if len([e for e in EXECUTED if e[0] == "stalls"]) == 1:
-        await asyncio.sleep(3)  # past start_to_close: did it act? Nobody knows.
+    if "-rerun-" not in activity.info().activity_id:
+        await asyncio.sleep(3)  # past start_to_close, having acted: nobody knows it did
     return key
+
+
+@agento.activity(
+    idempotency=Idempotency.NON_IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+async def stalls_before_acting(key: IdempotencyKey, request: Transfer) -> str:
+    if "-rerun-" not in activity.info().activity_id:
+        await asyncio.sleep(3)  # past start_to_close, before acting
+    EXECUTED.append(("stalls", key, request.amount))
+    return key
+
+
+@agento.activity(idempotency=Idempotency.KEYED, policy_class=PolicyClass.READ_ONLY, version="1.0.0")
+async def find_effect(key: IdempotencyKey, request: Transfer) -> str | None:
+    """The reconciliation check: did the call with this key act?"""
+    return key if any(e[0] == "stalls" and e[1] == key for e in EXECUTED) else None
 
 
 @agento.activity(
@@ -83,7 +102,15 @@ async def lookup(project_id: str) -> int:
     return len(project_id)
 
 
-GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [route, upsert, stalls, lookup, pay]
+GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [
+    route,
+    upsert,
+    stalls,
+    stalls_before_acting,
+    find_effect,
+    lookup,
+    pay,
+]
 
 
 @workflow.defn
@@ -156,6 +183,18 @@ class StallWorkflow:
 
 
 @workflow.defn
+class ReconciledStallWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer, acts_before_stalling: bool) -> str:
+        return await agento.execute_activity(
+            stalls if acts_before_stalling else stalls_before_acting,
+            request,
+            start_to_close_timeout=timedelta(seconds=1),
+            reconcile=find_effect,
+        )
+
+
+@workflow.defn
 class UnsafeRetryWorkflow:
     """Deliberately unsafe, so that the run-time check is what refuses it."""
 
@@ -188,6 +227,7 @@ WORKFLOWS = [
     UpsertTwiceWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
     StallWorkflow,
+    ReconciledStallWorkflow,
     UnsafeRetryWorkflow,
     BypassWorkflow,
 ]
