@@ -29,7 +29,7 @@ from agento._errors import GovernanceError, PolicyDenied, ReviewRejected, Review
 from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
-from agento.rules import BYPASS, MISSING_POLICY, RETRY_UNSAFE
+from agento.rules import MISSING_POLICY, RETRY_UNSAFE
 
 DECISION_ACTIVITY = "agento.decide"
 DECISION_HEADER = "agento-grant"
@@ -445,9 +445,3 @@ def resolve(state: RunState, resolution: ResolveReview) -> ReviewOutcome:
     )
     state.outcomes[resolution.review_id] = outcome
     return outcome
-
-
-def bypass_error(activity: str) -> ApplicationError:
-    """What the activity side raises for a policy-gated activity started without a grant."""
-    message = str(BYPASS.violation(activity, call="a start without agento's grant header"))
-    return ApplicationError(f"{message} [{BYPASS.id}]", type=BYPASS.id, non_retryable=True)

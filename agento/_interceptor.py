@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ContinueAsNewInput,
@@ -25,7 +26,6 @@ from agento._execution import (
     DecisionSettings,
     Grant,
     RunState,
-    bypass_error,
     request_digest,
     resolve,
     validate_resolution,
@@ -37,6 +37,7 @@ from agento._review import (
     ResolveReview,
     ReviewOutcome,
 )
+from agento.rules import BYPASS
 
 
 class GovernanceInterceptor(Interceptor):
@@ -116,12 +117,17 @@ class _RefuseUngranted(ActivityInboundInterceptor):
         if declaration is not None and declaration.is_policy_gated:
             payload = input.headers.get(DECISION_HEADER)
             if payload is None:
-                raise bypass_error(declaration.name)
+                raise _refusal(declaration.name, "a start without agento's grant")
             grant = activity.payload_converter().from_payload(payload, Grant)
             request = input.args[-1] if input.args else None
             if (
                 not isinstance(request, PolicyInput)
                 or request_digest(request) != grant.request_sha256
             ):
-                raise bypass_error(declaration.name)
+                raise _refusal(declaration.name, "a start with a request the policy did not see")
         return await super().execute_activity(input)
+
+
+def _refusal(activity_name: str, call: str) -> ApplicationError:
+    message = str(BYPASS.violation(activity_name, call=call))
+    return ApplicationError(f"{message} [{BYPASS.id}]", type=BYPASS.id, non_retryable=True)
