@@ -32,7 +32,7 @@ from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewRe
 from agento.rules import MISSING_POLICY, RETRY_UNSAFE
 
 DECISION_ACTIVITY = "agento.decide"
-DECISION_HEADER = "agento-grant"
+CALL_HEADER = "agento"
 GENERATION_HEADER = "agento-generation"
 
 _In = TypeVar("_In")
@@ -61,6 +61,18 @@ class Grant(pydantic.BaseModel):
     """Set when a reviewer's approval overrode a deny."""
 
 
+class CallRecord(pydantic.BaseModel):
+    """The header every governed activity is started with, and so part of its scheduled event:
+    what was declared, the key it carries, and for a policy-gated activity the grant."""
+
+    activity: str
+    version: str
+    idempotency: Idempotency
+    policy_class: PolicyClass
+    idempotency_key: str | None = None
+    grant: Grant | None = None
+
+
 @dataclass(frozen=True)
 class DecisionSettings:
     """How a workflow asks for decisions: set once on `agento.AgentoPlugin`."""
@@ -81,7 +93,8 @@ class RunState:
     calls: int = 0
     pending: dict[str, PendingReview] = field(default_factory=dict)
     outcomes: dict[str, ReviewOutcome] = field(default_factory=dict)
-    grants: dict[str, Payload] = field(default_factory=dict)
+    headers: dict[str, Payload] = field(default_factory=dict)
+    """Activity id -> the CallRecord header its start must carry."""
 
 
 RUNS: dict[str, RunState] = {}
@@ -162,6 +175,7 @@ async def execute_activity(
     activity_id = f"agento-{state.calls}-{d.name}"
     call_args = list(args) if request is _NO_REQUEST else [request]
     retry_policy = _posture_retry_policy(d, retry_policy)
+    key = None
     if d.parameters and d.parameters[0].kind.name == "KEY":
         info = workflow.info()
         key = IdempotencyKey(f"{info.workflow_id}/{state.generation}/{activity_id}")
@@ -171,11 +185,18 @@ async def execute_activity(
     if d.is_policy_gated:
         grant = await _authorize(d, call_args[-1], activity_id, state, review_timeout, requester)
 
+    record = CallRecord(
+        activity=d.name,
+        version=d.version,
+        idempotency=d.idempotency,
+        policy_class=d.policy_class,
+        idempotency_key=key,
+        grant=grant,
+    )
     attempt_id = activity_id
     reconciled = False
     for rerun in range(1, 1_000):
-        if grant is not None:
-            state.grants[attempt_id] = workflow.payload_converter().to_payload(grant)
+        state.headers[attempt_id] = workflow.payload_converter().to_payload(record)
         try:
             return await workflow.execute_activity(
                 cast(Callable[..., Any], activity),

