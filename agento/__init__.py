@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agento._audit import AuditReport, audit_report
     from agento._bundle import PolicyBundle
     from agento._decision import Decision, DecisionContext, policy_input
     from agento._declaration import (
@@ -39,12 +40,15 @@ if TYPE_CHECKING:
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
     from agento._recording import Needed, Sensitive
+    from agento._replay import ImpactReport, ReplayedDecision, impact, replay_decisions
     from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
+    from agento._reviews import pending_reviews, resolve_review
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
 
 __all__ = [
     "ActivityDeclaration",
     "AgentoPlugin",
+    "AuditReport",
     "BundleError",
     "Decision",
     "DecisionContext",
@@ -54,6 +58,7 @@ __all__ = [
     "Idempotency",
     "IdempotencyKey",
     "IdempotencyKeyTransport",
+    "ImpactReport",
     "MisdeclaredActivityError",
     "Needed",
     "OpaServerEngine",
@@ -65,6 +70,7 @@ __all__ = [
     "PolicyEngineUnavailable",
     "PolicyError",
     "PolicyInput",
+    "ReplayedDecision",
     "ResolveReview",
     "ReviewOutcome",
     "ReviewReason",
@@ -73,14 +79,27 @@ __all__ = [
     "Sensitive",
     "activity",
     "as_temporal_activities",
+    "audit_report",
     "check_activities",
     "declaration_of",
     "execute_activity",
+    "impact",
+    "pending_reviews",
     "policy_input",
+    "replay_decisions",
+    "resolve_review",
     "validate_activities",
 ]
 
 _HOMES = {
+    "AuditReport": "agento._audit",
+    "audit_report": "agento._audit",
+    "ImpactReport": "agento._replay",
+    "ReplayedDecision": "agento._replay",
+    "impact": "agento._replay",
+    "replay_decisions": "agento._replay",
+    "pending_reviews": "agento._reviews",
+    "resolve_review": "agento._reviews",
     "Needed": "agento._recording",
     "Sensitive": "agento._recording",
     "GovernanceError": "agento._errors",

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agento import _cli_audit
 from agento._declaration import GovernedActivity
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
@@ -55,8 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--input", required=True, metavar="FILE.json", help="input document")
     evaluate.add_argument("--json", action="store_true", help="print the Decision as JSON")
 
+    _cli_audit.add_commands(commands)
+
     args = parser.parse_args(argv)
     try:
+        if args.command in _cli_audit.COMMANDS:
+            return _cli_audit.run(args)
         if args.command == "validate":
             return _validate(args.targets)
         if args.command == "policy":
@@ -64,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _policy_check(args.bundle)
             return _policy_eval(args.bundle, args.path, args.input, as_json=args.json)
         return _rules(markdown=args.markdown)
-    except _UsageError as e:
+    except (_UsageError, _cli_audit.CommandError) as e:
         print(f"agento: {e}", file=sys.stderr)
         return 2
     except PolicyError as e:

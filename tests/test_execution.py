@@ -23,7 +23,7 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 import agento
 from agento import (
@@ -36,7 +36,7 @@ from agento import (
     ReviewReason,
 )
 from agento._recording import value_digest as input_digest
-from agento.testing import governance_violations, server_binary
+from agento.testing import assert_replays, governance_violations, server_binary
 from tests.support import governed
 from tests.support.governed import (
     EXECUTED,
@@ -396,11 +396,7 @@ async def test_histories_replay_deterministically(env: WorkflowEnvironment) -> N
     handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="r", amount=20))
     async with worker:
         await handle.result()
-    replayer = Replayer(workflows=WORKFLOWS, plugins=[agento.AgentoPlugin()])
-    result = await replayer.replay_workflow(
-        await handle.fetch_history(), raise_on_replay_failure=False
-    )
-    assert result.replay_failure is None
+    await assert_replays([await handle.fetch_history()], WORKFLOWS)
 
 
 async def test_keys_are_distinct_across_continue_as_new(env: WorkflowEnvironment) -> None:

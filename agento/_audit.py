@@ -1,0 +1,304 @@
+"""The audit report: one run's workflow history, read as the ordered trail an auditor asks for.
+
+Every entry comes from an event of the history itself (its ``event_id`` says which), so the
+report adds nothing the history does not hold: the history is the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Final, Literal
+
+import pydantic
+from pydantic import JsonValue
+from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+
+from agento._decision import Decision
+from agento._execution import CALL_HEADER, DECISION_ACTIVITY, CallRecord
+from agento._postures import Idempotency, PolicyClass
+from agento._review import ReviewOutcome
+
+SCHEMA_VERSION: Final = "agento.audit/1"
+_convert = PydanticPayloadConverter()
+
+
+class _Entry(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    event_id: int
+    time: datetime
+
+
+class WorkflowStarted(_Entry):
+    kind: Literal["workflow_started"] = "workflow_started"
+    workflow_type: str
+    input: list[JsonValue]
+
+
+class DecisionRecorded(_Entry):
+    kind: Literal["decision"] = "decision"
+    decision: Decision
+
+
+class ReviewResolved(_Entry):
+    kind: Literal["review"] = "review"
+    outcome: ReviewOutcome
+
+
+class ActivityRun(_Entry):
+    kind: Literal["activity"] = "activity"
+    activity: str
+    activity_id: str
+    version: str | None
+    idempotency: Idempotency | None
+    policy_class: PolicyClass | None
+    idempotency_key: str | None
+    decision_id: str | None
+    override_review_id: str | None
+    governed: bool
+    """Whether it was started through agento (with agento's header)."""
+    attempts: int
+    input: list[JsonValue]
+    status: Literal["scheduled", "completed", "failed", "timed_out", "canceled"]
+    output: JsonValue = None
+    failure: str | None = None
+
+
+class WorkflowClosed(_Entry):
+    kind: Literal["workflow_closed"] = "workflow_closed"
+    status: str
+    result: JsonValue = None
+    failure: str | None = None
+
+
+_AnyEntry = WorkflowStarted | DecisionRecorded | ReviewResolved | ActivityRun | WorkflowClosed
+AuditEntry = Annotated[_AnyEntry, pydantic.Field(discriminator="kind")]
+
+
+class AuditReport(pydantic.BaseModel):
+    """An ordered report of one workflow run (``agento audit``'s JSON; schema in docs/)."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    schema_version: Literal["agento.audit/1"] = SCHEMA_VERSION
+    workflow_id: str
+    workflow_type: str | None
+    entries: list[AuditEntry]
+
+    @property
+    def decisions(self) -> list[DecisionRecorded]:
+        return [e for e in self.entries if isinstance(e, DecisionRecorded)]
+
+    @property
+    def activities(self) -> list[ActivityRun]:
+        return [e for e in self.entries if isinstance(e, ActivityRun)]
+
+
+def audit_report(history: WorkflowHistory) -> AuditReport:
+    """Read a workflow history (from the server, or exported as JSON) into its audit report."""
+    entries: list[_AnyEntry] = []
+    activities: dict[int, ActivityRun] = {}
+    decision_activities: set[int] = set()
+    workflow_type = None
+    for event in history.events:
+        time = event.event_time.ToDatetime(tzinfo=UTC)
+        if event.HasField("workflow_execution_started_event_attributes"):
+            started = event.workflow_execution_started_event_attributes
+            workflow_type = started.workflow_type.name
+            entries.append(
+                WorkflowStarted(
+                    event_id=event.event_id,
+                    time=time,
+                    workflow_type=workflow_type,
+                    input=[_json(p) for p in started.input.payloads],
+                )
+            )
+        elif event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            if "result" in marker.details and _is_decision(marker.details["data"].payloads):
+                decision = _convert.from_payload(marker.details["result"].payloads[0], Decision)
+                entries.append(
+                    DecisionRecorded(event_id=event.event_id, time=time, decision=decision)
+                )
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            scheduled = event.activity_task_scheduled_event_attributes
+            if scheduled.activity_type.name == DECISION_ACTIVITY:
+                decision_activities.add(event.event_id)
+                continue
+            header = scheduled.header.fields.get(CALL_HEADER)
+            record = _convert.from_payload(header, CallRecord) if header else None
+            grant = record.grant if record else None
+            run = ActivityRun(
+                event_id=event.event_id,
+                time=time,
+                activity=scheduled.activity_type.name,
+                activity_id=scheduled.activity_id,
+                version=record.version if record else None,
+                idempotency=record.idempotency if record else None,
+                policy_class=record.policy_class if record else None,
+                idempotency_key=record.idempotency_key if record else None,
+                decision_id=grant.decision_id if grant else None,
+                override_review_id=grant.override_review_id if grant else None,
+                governed=record is not None,
+                attempts=0,
+                input=[_json(p) for p in scheduled.input.payloads],
+                status="scheduled",
+            )
+            activities[event.event_id] = run
+            entries.append(run)
+        elif event.HasField("activity_task_started_event_attributes"):
+            began = event.activity_task_started_event_attributes
+            _update(activities, entries, began.scheduled_event_id, attempts=began.attempt)
+        elif event.HasField("activity_task_completed_event_attributes"):
+            done = event.activity_task_completed_event_attributes
+            if done.scheduled_event_id in decision_activities:
+                decision = _convert.from_payload(done.result.payloads[0], Decision)
+                entries.append(
+                    DecisionRecorded(event_id=event.event_id, time=time, decision=decision)
+                )
+                continue
+            output = _json(done.result.payloads[0]) if done.result.payloads else None
+            _update(activities, entries, done.scheduled_event_id, status="completed", output=output)
+        elif event.HasField("activity_task_failed_event_attributes"):
+            failed = event.activity_task_failed_event_attributes
+            _update(
+                activities,
+                entries,
+                failed.scheduled_event_id,
+                status="failed",
+                failure=failed.failure.message,
+            )
+        elif event.HasField("activity_task_timed_out_event_attributes"):
+            timed_out = event.activity_task_timed_out_event_attributes
+            _update(
+                activities,
+                entries,
+                timed_out.scheduled_event_id,
+                status="timed_out",
+                failure=timed_out.failure.message or "timed out",
+            )
+        elif event.HasField("activity_task_canceled_event_attributes"):
+            canceled = event.activity_task_canceled_event_attributes
+            _update(activities, entries, canceled.scheduled_event_id, status="canceled")
+        elif event.HasField("workflow_execution_update_completed_event_attributes"):
+            outcome = event.workflow_execution_update_completed_event_attributes.outcome
+            if outcome.HasField("success") and outcome.success.payloads:
+                try:
+                    resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
+                except ValueError:
+                    continue  # an update of the workflow's own, not a review
+                entries.append(ReviewResolved(event_id=event.event_id, time=time, outcome=resolved))
+        elif closed := _closed(event, time):
+            entries.append(closed)
+    return AuditReport(
+        workflow_id=history.workflow_id,
+        workflow_type=workflow_type,
+        entries=entries,
+    )
+
+
+def _update(
+    activities: dict[int, ActivityRun], entries: list[_AnyEntry], scheduled: int, **changes: object
+) -> None:
+    run = activities.get(scheduled)
+    if run is None:
+        return
+    updated = run.model_copy(update=changes)
+    activities[scheduled] = updated
+    entries[entries.index(run)] = updated
+
+
+def _closed(event: HistoryEvent, time: datetime) -> WorkflowClosed | None:
+    if event.HasField("workflow_execution_completed_event_attributes"):
+        payloads = event.workflow_execution_completed_event_attributes.result.payloads
+        result = _json(payloads[0]) if payloads else None
+        return WorkflowClosed(event_id=event.event_id, time=time, status="completed", result=result)
+    if event.HasField("workflow_execution_failed_event_attributes"):
+        failure = event.workflow_execution_failed_event_attributes.failure
+        message = f"{failure.application_failure_info.type or 'failure'}: {failure.message}"
+        return WorkflowClosed(event_id=event.event_id, time=time, status="failed", failure=message)
+    status = _OTHER_CLOSES.get(event.WhichOneof("attributes") or "")
+    return WorkflowClosed(event_id=event.event_id, time=time, status=status) if status else None
+
+
+_OTHER_CLOSES = {
+    "workflow_execution_terminated_event_attributes": "terminated",
+    "workflow_execution_timed_out_event_attributes": "timed_out",
+    "workflow_execution_canceled_event_attributes": "canceled",
+    "workflow_execution_continued_as_new_event_attributes": "continued_as_new",
+}
+
+
+def _is_decision(meta: Sequence[Payload]) -> bool:
+    """Whether a local-activity marker's metadata names agento's decision activity."""
+    try:
+        data = json.loads(meta[0].data) if meta else {}
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("activity_type") == DECISION_ACTIVITY
+
+
+def _json(payload: Payload) -> JsonValue:
+    """A payload as JSON, or a note of what it is when it is not JSON (an encrypted one, say)."""
+    encoding = payload.metadata.get("encoding", b"").decode()
+    if encoding == "json/plain":
+        value: JsonValue = json.loads(payload.data)
+        return value
+    if encoding == "binary/null":
+        return None
+    return {"undecoded": encoding or "unknown", "bytes": len(payload.data)}
+
+
+def render(report: AuditReport, *, color: bool = False) -> str:
+    """The report for a terminal: one aligned line per entry, colour only when asked."""
+
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if color else text
+
+    lines = [f"workflow {report.workflow_id} ({report.workflow_type or 'unknown type'})"]
+    for e in report.entries:
+        stamp = e.time.strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"  #{e.event_id:<5} {stamp}  {e.kind:<16} {_describe(e, paint)}")
+    return "\n".join(lines)
+
+
+def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
+    if isinstance(e, WorkflowStarted):
+        return f"{e.workflow_type} input {_short(e.input)}"
+    if isinstance(e, DecisionRecorded):
+        d = e.decision
+        verdict = paint("ALLOW", "32") if d.allow else paint("DENY", "31")
+        reasons = f" reasons: {'; '.join(d.reasons)}" if d.reasons else ""
+        return (
+            f"{verdict} {d.policy} revision {d.bundle_revision} decision {d.decision_id} "
+            f"input {d.input_sha256}{reasons}"
+        )
+    if isinstance(e, ReviewResolved):
+        o = e.outcome
+        verdict = paint("approved", "32") if o.approved else paint("rejected", "31")
+        return f"{o.review_id} {verdict} by {o.reviewer}: {o.comment or '(no comment)'}"
+    if isinstance(e, ActivityRun):
+        declared = (
+            f"{e.version} {e.idempotency.name} {e.policy_class.name}"
+            if e.version and e.idempotency and e.policy_class
+            else paint("not started through agento", "33")
+        )
+        key = f" key {e.idempotency_key}" if e.idempotency_key else ""
+        grant = f" decision {e.decision_id}" if e.decision_id else ""
+        override = f" override {e.override_review_id}" if e.override_review_id else ""
+        outcome = f"output {_short(e.output)}" if e.status == "completed" else e.failure or ""
+        return (
+            f"{e.activity} {declared}{key}{grant}{override} attempts {e.attempts} "
+            f"input {_short(e.input)} -> {e.status} {outcome}"
+        ).rstrip()
+    return f"{e.status} {_short(e.result) if e.status == 'completed' else e.failure or ''}".rstrip()
+
+
+def _short(value: JsonValue, limit: int = 120) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,190 @@
+"""Compliance questions asked of recorded decisions: would they come out the same again
+(replay, against the recorded bundle revision), and which would a policy change flip (impact)?"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import pydantic
+
+from agento._audit import AuditReport
+from agento._bundle import PolicyBundle
+from agento._decision import Decision, input_digest
+from agento._embedded import EmbeddedEngine
+from agento._errors import PolicyError
+
+
+class ReplayedDecision(pydantic.BaseModel):
+    """One recorded decision, evaluated again against the bundle of its recorded revision."""
+
+    event_id: int
+    decision_id: str
+    policy: str
+    bundle_revision: str
+    verdict: Literal["identical", "different", "not_replayable"]
+    recorded: tuple[bool, tuple[str, ...]]
+    """(allow, reasons) as recorded."""
+    replayed: tuple[bool, tuple[str, ...]] | None
+    note: str | None = None
+
+
+def replay_decisions(
+    report: AuditReport, bundles: Mapping[str, PolicyBundle]
+) -> list[ReplayedDecision]:
+    """Re-evaluate every decision in ``report`` with the bundle of its recorded revision.
+
+    ``bundles`` maps revisions to bundles. A decision whose revision is not among them is refused
+    with `agento.PolicyError`: replaying against another revision would prove nothing.
+    """
+    engines: dict[str, EmbeddedEngine] = {}
+    replayed = []
+    for entry in report.decisions:
+        d = entry.decision
+        if d.bundle_revision not in bundles:
+            given = ", ".join(sorted(bundles)) or "none"
+            raise PolicyError(
+                f"decision {d.decision_id} was made by bundle revision {d.bundle_revision}; "
+                f"the bundles given have revisions {given}"
+            )
+        engine = engines.setdefault(d.bundle_revision, EmbeddedEngine(bundles[d.bundle_revision]))
+        recorded = (d.allow, d.reasons)
+        problem = _unreplayable(d)
+        if problem:
+            replayed.append(_replayed(entry.event_id, d, "not_replayable", None, problem))
+            continue
+        again = engine.evaluate(d.policy, d.input)
+        result = (again.allow, again.reasons)
+        verdict: Literal["identical", "different"] = (
+            "identical" if result == recorded else "different"
+        )
+        replayed.append(_replayed(entry.event_id, d, verdict, result))
+    return replayed
+
+
+def _unreplayable(d: Decision) -> str | None:
+    if d.input_redacted:
+        return f"input recorded with redacted fields: {', '.join(d.input_redacted)}"
+    if not d.input_complete:
+        return "input too large to have been recorded whole"
+    if input_digest(d.input) != d.input_sha256:
+        return "the recorded input does not match its recorded digest"
+    return None
+
+
+def _replayed(
+    event_id: int,
+    d: Decision,
+    verdict: Literal["identical", "different", "not_replayable"],
+    result: tuple[bool, tuple[str, ...]] | None,
+    note: str | None = None,
+) -> ReplayedDecision:
+    return ReplayedDecision(
+        event_id=event_id,
+        decision_id=d.decision_id,
+        policy=d.policy,
+        bundle_revision=d.bundle_revision,
+        verdict=verdict,
+        recorded=(d.allow, d.reasons),
+        replayed=result,
+        note=note,
+    )
+
+
+class DecisionChange(pydantic.BaseModel):
+    """A recorded decision the candidate bundle would decide differently."""
+
+    workflow_id: str
+    workflow_type: str | None
+    decision_id: str
+    policy: str
+    change: Literal["allow_to_deny", "deny_to_allow", "reasons"]
+    recorded: tuple[bool, tuple[str, ...]]
+    candidate: tuple[bool, tuple[str, ...]]
+
+
+class ImpactGroup(pydantic.BaseModel):
+    policy: str
+    workflow_type: str | None
+    decisions: int
+    allow_to_deny: int
+    deny_to_allow: int
+    reasons: int
+
+
+class ImpactReport(pydantic.BaseModel):
+    """What a candidate bundle would change in the decisions recorded so far."""
+
+    candidate_revision: str
+    runs: int
+    decisions: int
+    not_evaluated: int
+    """Decisions of policies the candidate does not define, or with inputs not recorded whole."""
+    groups: list[ImpactGroup]
+    changes: list[DecisionChange]
+
+
+def impact(reports: Iterable[AuditReport], candidate: EmbeddedEngine) -> ImpactReport:
+    """Re-evaluate every recorded decision in ``reports`` under ``candidate``."""
+    runs = decisions = not_evaluated = 0
+    totals: Counter[tuple[str, str | None]] = Counter()
+    changes: list[DecisionChange] = []
+    for report in reports:
+        runs += 1
+        for entry in report.decisions:
+            d = entry.decision
+            decisions += 1
+            if d.policy not in candidate.bundle.packages or _unreplayable(d):
+                not_evaluated += 1
+                continue
+            totals[d.policy, report.workflow_type] += 1
+            again = candidate.evaluate(d.policy, d.input)
+            recorded, proposed = (d.allow, d.reasons), (again.allow, again.reasons)
+            if recorded == proposed:
+                continue
+            change: Literal["allow_to_deny", "deny_to_allow", "reasons"] = (
+                "reasons"
+                if d.allow == again.allow
+                else "allow_to_deny"
+                if d.allow
+                else "deny_to_allow"
+            )
+            changes.append(
+                DecisionChange(
+                    workflow_id=report.workflow_id,
+                    workflow_type=report.workflow_type,
+                    decision_id=d.decision_id,
+                    policy=d.policy,
+                    change=change,
+                    recorded=recorded,
+                    candidate=proposed,
+                )
+            )
+    groups = [
+        ImpactGroup(
+            policy=policy,
+            workflow_type=workflow_type,
+            decisions=count,
+            allow_to_deny=_count(changes, policy, workflow_type, "allow_to_deny"),
+            deny_to_allow=_count(changes, policy, workflow_type, "deny_to_allow"),
+            reasons=_count(changes, policy, workflow_type, "reasons"),
+        )
+        for (policy, workflow_type), count in sorted(totals.items(), key=lambda kv: str(kv[0]))
+    ]
+    return ImpactReport(
+        candidate_revision=candidate.bundle.revision,
+        runs=runs,
+        decisions=decisions,
+        not_evaluated=not_evaluated,
+        groups=groups,
+        changes=changes,
+    )
+
+
+def _count(changes: list[DecisionChange], policy: str, workflow_type: str | None, kind: str) -> int:
+    return sum(
+        1
+        for c in changes
+        if c.policy == policy and c.workflow_type == workflow_type and c.change == kind
+    )
