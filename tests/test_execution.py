@@ -35,6 +35,7 @@ from agento import (
     ReviewOutcome,
     ReviewReason,
 )
+from agento._audit import audit_report
 from agento._recording import value_digest as input_digest
 from agento.testing import assert_replays, governance_violations, server_binary
 from tests.support import governed
@@ -486,3 +487,16 @@ async def test_a_reconciliation_check_settles_an_unknown_outcome(
         )
     # Acted: the check finds the effect and its result stands. Did not: one re-run, same key.
     assert [e[1] for e in EXECUTED[before:] if e[0] == "stalls"] == [key]
+
+
+async def test_decisions_can_be_asked_through_a_regular_activity(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE), decide_locally=False)
+    handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="r", amount=30))
+    async with worker:
+        assert (await handle.result()).startswith("routed r")
+    history = await handle.fetch_history()
+    assert recorded_decisions(history) == [], "no local-activity marker"
+    [decision] = audit_report(history).decisions
+    assert decision.decision.allow
+    assert decision.decision.input["amount"] == 30
+    assert governance_violations(history, GOVERNED) == []
