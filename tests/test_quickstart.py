@@ -1,0 +1,35 @@
+"""docs/quickstart.md, run as written: its files, its command, its printed output."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+QUICKSTART = Path(__file__).parents[1] / "docs" / "quickstart.md"
+_BLOCK = re.compile(r"<!-- (file: (?P<path>\S+)|output) -->\n```\w*\n(?P<body>.*?)```", re.DOTALL)
+
+
+def test_quickstart_runs_as_written(tmp_path: Path) -> None:
+    expected = None
+    for block in _BLOCK.finditer(QUICKSTART.read_text()):
+        if block["path"]:
+            target = tmp_path / block["path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block["body"])
+        else:
+            expected = block["body"]
+    assert (tmp_path / "run.py").exists()
+    assert expected is not None
+    run = subprocess.run(
+        [sys.executable, "run.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    printed = [line for line in run.stdout.splitlines() if not line.startswith(("Temporal ", " "))]
+    assert [line for line in printed if line.strip()] == expected.strip().splitlines()
