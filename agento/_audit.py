@@ -102,7 +102,7 @@ class AuditReport(pydantic.BaseModel):
 def audit_report(history: WorkflowHistory) -> AuditReport:
     """Read a workflow history (from the server, or exported as JSON) into its audit report."""
     entries: list[_AnyEntry] = []
-    activities: dict[int, ActivityRun] = {}
+    activities: dict[int, int] = {}  # scheduled event id -> position in entries
     decision_activities: set[int] = set()
     workflow_type = None
     for event in history.events:
@@ -149,7 +149,7 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                 input=[_json(p) for p in scheduled.input.payloads],
                 status="scheduled",
             )
-            activities[event.event_id] = run
+            activities[event.event_id] = len(entries)
             entries.append(run)
         elif event.HasField("activity_task_started_event_attributes"):
             began = event.activity_task_started_event_attributes
@@ -203,14 +203,12 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
 
 
 def _update(
-    activities: dict[int, ActivityRun], entries: list[_AnyEntry], scheduled: int, **changes: object
+    activities: dict[int, int], entries: list[_AnyEntry], scheduled: int, **changes: object
 ) -> None:
-    run = activities.get(scheduled)
-    if run is None:
-        return
-    updated = run.model_copy(update=changes)
-    activities[scheduled] = updated
-    entries[entries.index(run)] = updated
+    """Apply a later event (started, completed, ...) to the activity it belongs to."""
+    position = activities.get(scheduled)
+    if position is not None:
+        entries[position] = entries[position].model_copy(update=changes)
 
 
 def _closed(event: HistoryEvent, time: datetime) -> WorkflowClosed | None:

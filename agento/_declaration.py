@@ -1,8 +1,9 @@
 """``@agento.activity``: an activity that says how it may be retried and what it touches.
 
-The decorator records the declaration and registers a normal Temporal activity; it never
-rejects anything itself, so that a mis-declared module still imports and the validator can
-report *every* violation at once.
+The decorator records the declaration and registers a normal Temporal activity. It does not
+judge the declaration, so that a mis-declared module still imports and the validator can report
+*every* violation at once; it only refuses what it cannot record (a function already decorated
+with ``@activity.defn``, annotations that do not resolve).
 """
 
 from __future__ import annotations

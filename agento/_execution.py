@@ -9,6 +9,7 @@ which decision allowed it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,11 +26,17 @@ from temporalio.workflow import ActivityCancellationType
 
 from agento._decision import Decision, DecisionContext, canonical_json, policy_input
 from agento._declaration import ActivityDeclaration, GovernedActivity, IdempotencyKey, PolicyInput
-from agento._errors import GovernanceError, PolicyDenied, ReviewRejected, ReviewTimedOut
+from agento._errors import (
+    GovernanceError,
+    PolicyDenied,
+    PolicyError,
+    ReviewRejected,
+    ReviewTimedOut,
+)
 from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
-from agento.rules import MISSING_POLICY, RETRY_UNSAFE
+from agento.rules import MISSING_POLICY, RETRY_UNSAFE, ParameterKind
 
 DECISION_ACTIVITY = "agento.decide"
 CALL_HEADER = "agento"
@@ -176,7 +183,7 @@ async def execute_activity(
     call_args = list(args) if request is _NO_REQUEST else [request]
     retry_policy = _posture_retry_policy(d, retry_policy)
     key = None
-    if d.parameters and d.parameters[0].kind.name == "KEY":
+    if d.parameters and d.parameters[0].kind is ParameterKind.KEY:
         info = workflow.info()
         key = IdempotencyKey(f"{info.workflow_id}/{state.generation}/{activity_id}")
         call_args = [key, *call_args]
@@ -195,7 +202,7 @@ async def execute_activity(
     )
     attempt_id = activity_id
     reconciled = False
-    for rerun in range(1, 1_000):
+    for rerun in itertools.count(1):
         state.headers[attempt_id] = workflow.payload_converter().to_payload(record)
         try:
             return await workflow.execute_activity(
@@ -240,7 +247,6 @@ async def execute_activity(
                     d.name, outcome.review_id, outcome.reviewer, outcome.comment
                 ) from e
             attempt_id = f"{activity_id}-rerun-{rerun}"
-    raise AssertionError("unreachable")
 
 
 async def _reconcile(
@@ -324,14 +330,19 @@ async def _authorize(
     )
     if d.policy is None:
         raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
-    document = policy_input(request, context)
+    try:
+        document = policy_input(request, context)
+    except PolicyError as e:  # a contract that cannot become an input document: fail, never run
+        raise GovernanceError(str(e), type="PolicyError") from e
     decision_request = DecisionRequest(
         policy=d.policy,
         input=document,
         sensitive=marked_fields(type(request), Sensitive),
         needed=marked_fields(type(request), Needed),
     )
-    for round_ in range(1, 1_000):
+    rounds = itertools.count(1)
+    while True:
+        round_ = next(rounds)
         decision = await _decide(decision_request, state.settings)
         if decision is not None and decision.allow:
             return _grant(decision, request)
@@ -353,7 +364,6 @@ async def _authorize(
         if decision is not None:
             return _grant(decision, request, override=outcome.review_id)
         # An approved engine-unavailable review asks again: nothing runs without a decision.
-    raise AssertionError("unreachable")
 
 
 async def _decide(request: DecisionRequest, settings: DecisionSettings) -> Decision | None:

@@ -31,6 +31,7 @@ from agento import (
     EmbeddedEngine,
     PendingReview,
     PolicyEngineUnavailable,
+    PolicyInput,
     ResolveReview,
     ReviewOutcome,
     ReviewReason,
@@ -45,6 +46,8 @@ from tests.support.governed import (
     POLICY_BUNDLE,
     WORKFLOWS,
     BypassWorkflow,
+    Clashing,
+    ClashWorkflow,
     Payment,
     PayWorkflow,
     ReconciledStallWorkflow,
@@ -94,7 +97,7 @@ def governed_client(env: WorkflowEnvironment, engine: Any, **options: Any) -> Cl
 
 
 async def start(
-    client: Client, workflow: Any, request: Transfer
+    client: Client, workflow: Any, request: PolicyInput
 ) -> tuple[WorkflowHandle[Any, Any], Worker]:
     task_queue = f"q-{uuid.uuid4()}"
     worker = Worker(
@@ -500,3 +503,16 @@ async def test_decisions_can_be_asked_through_a_regular_activity(env: WorkflowEn
     assert decision.decision.allow
     assert decision.decision.input["amount"] == 30
     assert governance_violations(history, GOVERNED) == []
+
+
+async def test_a_contract_that_cannot_become_an_input_document_fails_the_run(
+    env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, ClashWorkflow.run, Clashing(agento="x"))
+    before = len(EXECUTED)
+    async with worker:
+        failure = await failure_of(handle)
+    assert failure.type == "PolicyError"
+    assert "reserves for agento's metadata" in failure.message
+    assert EXECUTED[before:] == []

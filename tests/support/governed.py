@@ -41,6 +41,22 @@ async def pay(key: IdempotencyKey, request: Payment) -> str:
     return f"paid {request.amount}"
 
 
+class Clashing(PolicyInput):
+    """A contract with a field named like the input document's reserved key."""
+
+    agento: str
+
+
+@agento.activity(
+    idempotency=Idempotency.IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+async def clash(request: Clashing) -> None:
+    EXECUTED.append(("clash", "", 0))
+
+
 @agento.activity(
     idempotency=Idempotency.NON_IDEMPOTENT,
     policy_class=PolicyClass.SIDE_EFFECT,
@@ -110,6 +126,7 @@ GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [
     find_effect,
     lookup,
     pay,
+    clash,
 ]
 
 
@@ -124,6 +141,13 @@ class RouteWorkflow:
             route, request, start_to_close_timeout=timedelta(seconds=10), requester="alice"
         )
         return f"{routed} ({size})"
+
+
+@workflow.defn
+class ClashWorkflow:
+    @workflow.run
+    async def run(self, request: Clashing) -> None:
+        await agento.execute_activity(clash, request, start_to_close_timeout=timedelta(seconds=10))
 
 
 @workflow.defn
@@ -222,6 +246,7 @@ class BypassWorkflow:
 
 WORKFLOWS = [
     RouteWorkflow,
+    ClashWorkflow,
     PayWorkflow,
     RouteTwiceWorkflow,
     UpsertTwiceWorkflow,
