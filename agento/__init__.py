@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
+    from agento._process import run
     from agento._recording import Needed, Sensitive
     from agento._replay import ImpactReport, ReplayedDecision, impact, replay_decisions
     from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
@@ -88,6 +89,7 @@ __all__ = [
     "policy_input",
     "replay_decisions",
     "resolve_review",
+    "run",
     "validate_activities",
 ]
 
@@ -132,6 +134,7 @@ _HOMES = {
     "OpaServerEngine": "agento._opa",
     "Idempotency": "agento._postures",
     "PolicyClass": "agento._postures",
+    "run": "agento._process",
     "MisdeclaredActivityError": "agento._validator",
     "check_activities": "agento._validator",
     "validate_activities": "agento._validator",

@@ -1,3 +1,3 @@
-from agento._cli import main
+from agento._cli import entrypoint
 
-raise SystemExit(main())
+entrypoint()

@@ -14,12 +14,19 @@ from agento import _cli_audit
 from agento._declaration import GovernedActivity
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
+from agento._process import leave
 from agento._validator import MisdeclaredActivityError, validate_activities
 from agento.rules import RULES, rules_markdown
 
 
 class _UsageError(Exception):
     """A bad argument: reported on one line, exit status 2."""
+
+
+def entrypoint() -> None:
+    """The ``agento`` executable: `main`, then exit with its status and no interpreter teardown,
+    so that ``$?`` is the command's own verdict even after a Temporal client ran."""
+    leave(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -144,4 +144,4 @@ async def first_review(client: Client, workflow_id: str) -> agento.PendingReview
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    agento.run(main())
