@@ -14,6 +14,7 @@ from typing import Annotated, Final, Literal
 import pydantic
 from pydantic import JsonValue
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import PydanticPayloadConverter
@@ -23,7 +24,7 @@ from agento._execution import CALL_HEADER, DECISION_ACTIVITY, CallRecord
 from agento._postures import Idempotency, PolicyClass
 from agento._review import ReviewOutcome
 
-SCHEMA_VERSION: Final = "agento.audit/1"
+SCHEMA_VERSION: Final = "agento.audit/2"
 _convert = PydanticPayloadConverter()
 
 
@@ -43,11 +44,25 @@ class WorkflowStarted(_Entry):
 class DecisionRecorded(_Entry):
     kind: Literal["decision"] = "decision"
     decision: Decision
+    step_id: str | None = None
+    """The decision step's activity id (``agento-2-route-decision-1``); reviews cite it."""
+
+
+class DecisionFailed(_Entry):
+    """A decision step that returned no Decision: the engine stayed unavailable for every
+    attempt (a review follows), or the policy could not be asked at all (the run fails)."""
+
+    kind: Literal["decision_failed"] = "decision_failed"
+    step_id: str | None
+    failure: str
 
 
 class ReviewResolved(_Entry):
     kind: Literal["review"] = "review"
     outcome: ReviewOutcome
+    opened_by_event: int | None = None
+    """The event of the step that opened the review: the decision that denied, the decision step
+    that found the engine unavailable, or the activity whose outcome became unknown."""
 
 
 class ActivityRun(_Entry):
@@ -76,7 +91,14 @@ class WorkflowClosed(_Entry):
     failure: str | None = None
 
 
-_AnyEntry = WorkflowStarted | DecisionRecorded | ReviewResolved | ActivityRun | WorkflowClosed
+_AnyEntry = (
+    WorkflowStarted
+    | DecisionRecorded
+    | DecisionFailed
+    | ReviewResolved
+    | ActivityRun
+    | WorkflowClosed
+)
 AuditEntry = Annotated[_AnyEntry, pydantic.Field(discriminator="kind")]
 
 
@@ -85,7 +107,7 @@ class AuditReport(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(frozen=True)
 
-    schema_version: Literal["agento.audit/1"] = SCHEMA_VERSION
+    schema_version: Literal["agento.audit/2"] = SCHEMA_VERSION
     workflow_id: str
     workflow_type: str | None
     entries: list[AuditEntry]
@@ -103,12 +125,14 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
     """Read a workflow history (from the server, or exported as JSON) into its audit report."""
     entries: list[_AnyEntry] = []
     activities: dict[int, int] = {}  # scheduled event id -> position in entries
-    decision_activities: set[int] = set()
-    workflow_type = None
+    decision_steps: dict[int, str] = {}  # a regular decision activity's scheduled event -> step id
+    steps: dict[str, int] = {}  # decision step or activity id -> the event an entry came from
+    workflow_id, workflow_type = history.workflow_id, None
     for event in history.events:
         time = event.event_time.ToDatetime(tzinfo=UTC)
         if event.HasField("workflow_execution_started_event_attributes"):
             started = event.workflow_execution_started_event_attributes
+            workflow_id = started.workflow_id or workflow_id
             workflow_type = started.workflow_type.name
             entries.append(
                 WorkflowStarted(
@@ -120,15 +144,32 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
             )
         elif event.HasField("marker_recorded_event_attributes"):
             marker = event.marker_recorded_event_attributes
-            if "result" in marker.details and _is_decision(marker.details["data"].payloads):
+            step = _decision_step(
+                marker.details["data"].payloads if "data" in marker.details else ()
+            )
+            if step is None:
+                continue
+            steps[step] = event.event_id
+            if "result" in marker.details and marker.details["result"].payloads:
                 decision = _convert.from_payload(marker.details["result"].payloads[0], Decision)
                 entries.append(
-                    DecisionRecorded(event_id=event.event_id, time=time, decision=decision)
+                    DecisionRecorded(
+                        event_id=event.event_id, time=time, decision=decision, step_id=step
+                    )
+                )
+            else:
+                entries.append(
+                    DecisionFailed(
+                        event_id=event.event_id,
+                        time=time,
+                        step_id=step,
+                        failure=_failure_text(marker.failure),
+                    )
                 )
         elif event.HasField("activity_task_scheduled_event_attributes"):
             scheduled = event.activity_task_scheduled_event_attributes
             if scheduled.activity_type.name == DECISION_ACTIVITY:
-                decision_activities.add(event.event_id)
+                decision_steps[event.event_id] = scheduled.activity_id
                 continue
             header = scheduled.header.fields.get(CALL_HEADER)
             record = _convert.from_payload(header, CallRecord) if header else None
@@ -150,37 +191,50 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                 status="scheduled",
             )
             activities[event.event_id] = len(entries)
+            steps[scheduled.activity_id] = event.event_id
             entries.append(run)
         elif event.HasField("activity_task_started_event_attributes"):
             began = event.activity_task_started_event_attributes
             _update(activities, entries, began.scheduled_event_id, attempts=began.attempt)
         elif event.HasField("activity_task_completed_event_attributes"):
             done = event.activity_task_completed_event_attributes
-            if done.scheduled_event_id in decision_activities:
+            if (step := decision_steps.get(done.scheduled_event_id)) is not None:
                 decision = _convert.from_payload(done.result.payloads[0], Decision)
+                steps[step] = event.event_id
                 entries.append(
-                    DecisionRecorded(event_id=event.event_id, time=time, decision=decision)
+                    DecisionRecorded(
+                        event_id=event.event_id, time=time, decision=decision, step_id=step
+                    )
                 )
                 continue
             output = _json(done.result.payloads[0]) if done.result.payloads else None
             _update(activities, entries, done.scheduled_event_id, status="completed", output=output)
-        elif event.HasField("activity_task_failed_event_attributes"):
-            failed = event.activity_task_failed_event_attributes
+        elif event.HasField("activity_task_failed_event_attributes") or event.HasField(
+            "activity_task_timed_out_event_attributes"
+        ):
+            failed = (
+                event.activity_task_failed_event_attributes
+                if event.HasField("activity_task_failed_event_attributes")
+                else event.activity_task_timed_out_event_attributes
+            )
+            timed_out = event.HasField("activity_task_timed_out_event_attributes")
+            if (step := decision_steps.get(failed.scheduled_event_id)) is not None:
+                steps[step] = event.event_id
+                entries.append(
+                    DecisionFailed(
+                        event_id=event.event_id,
+                        time=time,
+                        step_id=step,
+                        failure=_failure_text(failed.failure),
+                    )
+                )
+                continue
             _update(
                 activities,
                 entries,
                 failed.scheduled_event_id,
-                status="failed",
-                failure=failed.failure.message,
-            )
-        elif event.HasField("activity_task_timed_out_event_attributes"):
-            timed_out = event.activity_task_timed_out_event_attributes
-            _update(
-                activities,
-                entries,
-                timed_out.scheduled_event_id,
-                status="timed_out",
-                failure=timed_out.failure.message or "timed out",
+                status="timed_out" if timed_out else "failed",
+                failure=failed.failure.message or ("timed out" if timed_out else "failed"),
             )
         elif event.HasField("activity_task_canceled_event_attributes"):
             canceled = event.activity_task_canceled_event_attributes
@@ -192,14 +246,28 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                     resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
                 except ValueError:
                     continue  # an update of the workflow's own, not a review
-                entries.append(ReviewResolved(event_id=event.event_id, time=time, outcome=resolved))
+                entries.append(
+                    ReviewResolved(
+                        event_id=event.event_id,
+                        time=time,
+                        outcome=resolved,
+                        opened_by_event=steps.get(resolved.opened_by or ""),
+                    )
+                )
         elif closed := _closed(event, time):
             entries.append(closed)
-    return AuditReport(
-        workflow_id=history.workflow_id,
-        workflow_type=workflow_type,
-        entries=entries,
-    )
+    return AuditReport(workflow_id=workflow_id, workflow_type=workflow_type, entries=entries)
+
+
+def _failure_text(failure: Failure) -> str:
+    """A failure and its causes on one line: ``PolicyEngineUnavailable: OPA ... did not answer``."""
+    parts = []
+    current: Failure | None = failure
+    while current is not None and (current.message or current.application_failure_info.type):
+        kind = current.application_failure_info.type
+        parts.append(f"{kind}: {current.message}" if kind else current.message)
+        current = current.cause if current.HasField("cause") else None
+    return " <- ".join(parts) or "failed"
 
 
 def _update(
@@ -232,13 +300,15 @@ _OTHER_CLOSES = {
 }
 
 
-def _is_decision(meta: Sequence[Payload]) -> bool:
-    """Whether a local-activity marker's metadata names agento's decision activity."""
+def _decision_step(meta: Sequence[Payload]) -> str | None:
+    """The step id when a local-activity marker's metadata names agento's decision activity."""
     try:
         data = json.loads(meta[0].data) if meta else {}
     except ValueError:
-        return False
-    return isinstance(data, dict) and data.get("activity_type") == DECISION_ACTIVITY
+        return None
+    if not isinstance(data, dict) or data.get("activity_type") != DECISION_ACTIVITY:
+        return None
+    return str(data.get("activity_id", ""))
 
 
 def _json(payload: Payload) -> JsonValue:
@@ -276,10 +346,17 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
             f"{verdict} {d.policy} revision {d.bundle_revision} decision {d.decision_id} "
             f"input {d.input_sha256}{reasons}"
         )
+    if isinstance(e, DecisionFailed):
+        return f"{paint('NO DECISION', '33')} step {e.step_id}: {e.failure}"
     if isinstance(e, ReviewResolved):
         o = e.outcome
         verdict = paint("approved", "32") if o.approved else paint("rejected", "31")
-        return f"{o.review_id} {verdict} by {o.reviewer}: {o.comment or '(no comment)'}"
+        why = f" ({o.reason}{f' at #{e.opened_by_event}' if e.opened_by_event else ''})"
+        asked = f" requested by {o.requester}" if o.requester else ""
+        return (
+            f"{o.review_id}{why if o.reason else ''} {verdict} by {o.reviewer}{asked}: "
+            f"{o.comment or '(no comment)'}"
+        )
     if isinstance(e, ActivityRun):
         declared = (
             f"{e.version} {e.idempotency.name} {e.policy_class.name}"

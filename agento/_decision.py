@@ -41,6 +41,9 @@ class DecisionContext(pydantic.BaseModel):
     run_id: str | None = None
     workflow_type: str | None = None
     namespace: str | None = None
+    requester: str | None = None
+    """Who asked for the run (``agento.execute_activity(requester=...)``), so that the policy, and
+    an auditor, can see it; that person may not approve the run's reviews."""
 
 
 class Decision(pydantic.BaseModel):
@@ -65,7 +68,7 @@ class Decision(pydantic.BaseModel):
     input_complete: bool = True
     """False when the input exceeded the recording limit and only its needed fields are here."""
     result: JsonValue
-    """The policy's result document as the engine returned it; ``None`` when undefined."""
+    """The policy's result document as the engine returned it; ``None`` when evaluation failed."""
     allow: bool
     reasons: tuple[str, ...]
     recoverable: bool
@@ -107,12 +110,14 @@ class Verdict:
     recoverable: bool
 
 
-def interpret(result: JsonValue, *, defined: bool = True, error: str | None = None) -> Verdict:
-    """Read allow, reasons and recoverability from a policy result, failing closed."""
+def interpret(result: JsonValue, *, error: str | None = None) -> Verdict:
+    """Read allow, reasons and recoverability from a policy result, failing closed.
+
+    An undefined document never reaches here: no policy at the path is a configuration error
+    (`agento.PolicyError`), which no reviewer can wave through.
+    """
     if error is not None:
         return Verdict(False, (f"policy evaluation failed: {error}",), RECOVERABLE_BY_DEFAULT)
-    if not defined:
-        return Verdict(False, ("policy result is undefined",), RECOVERABLE_BY_DEFAULT)
     if not isinstance(result, dict):
         return Verdict(
             False, (f"policy result is {_show(result)}, not an object",), RECOVERABLE_BY_DEFAULT
@@ -154,7 +159,6 @@ def make_decision(
     policy: str,
     document: dict[str, JsonValue],
     result: JsonValue,
-    defined: bool,
     error: str | None,
     bundle_revision: str,
     engine: str,
@@ -163,7 +167,7 @@ def make_decision(
     evaluation_ms: float,
     decision_id: str | None = None,
 ) -> Decision:
-    verdict = interpret(result, defined=defined, error=error)
+    verdict = interpret(result, error=error)
     return Decision(
         decision_id=decision_id or str(uuid.uuid4()),
         policy=policy,
@@ -172,7 +176,7 @@ def make_decision(
         engine_version=engine_version,
         input=document,
         input_sha256=input_digest(document),
-        result=result if defined else None,
+        result=result,
         allow=verdict.allow,
         reasons=verdict.reasons,
         recoverable=verdict.recoverable,

@@ -75,6 +75,10 @@ class EmbeddedEngine:
             raise BundleError(f"bundle {bundle.source} does not compile")
         return compiled
 
+    def policies(self) -> frozenset[str]:
+        """The bundle's packages."""
+        return self.bundle.packages
+
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         return self.evaluate(policy, document)
 
@@ -100,12 +104,14 @@ class EmbeddedEngine:
             finally:
                 _native.rego_free_output(output)
         elapsed_ms = (time.perf_counter() - start) * 1000
-        result, defined, error = _read(ok, text)
+        read = _read(ok, text)
+        if read is None:
+            raise PolicyError(f"policy {policy!r} is undefined in bundle {self.bundle.revision}")
+        result, error = read
         return make_decision(
             policy=policy,
             document=exact,
             result=result,
-            defined=defined,
             error=error,
             bundle_revision=self.bundle.revision,
             engine=self.name,
@@ -115,21 +121,22 @@ class EmbeddedEngine:
         )
 
 
-def _read(ok: bool, text: str) -> tuple[JsonValue, bool, str | None]:
-    """(result, defined, error) from regopy's output text, never trusting ``ok`` alone."""
+def _read(ok: bool, text: str) -> tuple[JsonValue, str | None] | None:
+    """(result, error) from regopy's output text, never trusting ``ok`` alone; ``None`` when
+    the document is undefined."""
     if not ok:
-        return None, False, _first_message(text) or "evaluation error"
+        return None, _first_message(text) or "evaluation error"
     if text.strip() == "undefined":
-        return None, False, None
+        return None
     try:
         value = json.loads(text)
     except ValueError:
-        return None, False, _first_message(text) or text.strip()[:200]
+        return None, _first_message(text) or text.strip()[:200]
     expressions = value.get("expressions") if isinstance(value, dict) else None
     if not isinstance(expressions, list) or len(expressions) != 1:
-        return None, False, f"unexpected engine output {text.strip()[:200]}"
+        return None, f"unexpected engine output {text.strip()[:200]}"
     result: JsonValue = expressions[0]
-    return result, True, None
+    return result, None
 
 
 def _first_message(text: str) -> str | None:

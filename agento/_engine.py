@@ -28,3 +28,13 @@ class PolicyEngine(Protocol):
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         """Ask the policy at ``policy`` (``agento/commissioning/routing``) about ``document``."""
         ...
+
+
+@runtime_checkable
+class PolicyCatalog(Protocol):
+    """An engine that can say which policies it defines, so that a worker refuses to start
+    when an activity declares one it does not (rule ``agento-unknown-policy``)."""
+
+    def policies(self) -> frozenset[str]:
+        """Every policy path (``a/b/c``) this engine can decide."""
+        ...

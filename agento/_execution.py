@@ -29,13 +29,11 @@ from agento._declaration import ActivityDeclaration, GovernedActivity, Idempoten
 from agento._errors import (
     GovernanceError,
     PolicyDenied,
-    PolicyError,
     ReviewRejected,
-    ReviewTimedOut,
 )
 from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
-from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
+from agento._review import ReviewBoard, ReviewReason
 from agento.rules import MISSING_POLICY, RETRY_UNSAFE, ParameterKind
 
 DECISION_ACTIVITY = "agento.decide"
@@ -98,8 +96,7 @@ class RunState:
     settings: DecisionSettings
     generation: int
     calls: int = 0
-    pending: dict[str, PendingReview] = field(default_factory=dict)
-    outcomes: dict[str, ReviewOutcome] = field(default_factory=dict)
+    reviews: ReviewBoard = field(default_factory=ReviewBoard)
     headers: dict[str, Payload] = field(default_factory=dict)
     """Activity id -> the CallRecord header its start must carry."""
 
@@ -184,8 +181,7 @@ async def execute_activity(
     retry_policy = _posture_retry_policy(d, retry_policy)
     key = None
     if d.parameters and d.parameters[0].kind is ParameterKind.KEY:
-        info = workflow.info()
-        key = IdempotencyKey(f"{info.workflow_id}/{state.generation}/{activity_id}")
+        key = idempotency_key(state, activity_id)
         call_args = [key, *call_args]
 
     grant = None
@@ -231,15 +227,15 @@ async def execute_activity(
                     return found
                 attempt_id = f"{activity_id}-rerun-{rerun}"
                 continue
-            outcome = await _review(
-                state,
+            outcome = await state.reviews.wait(
                 review_id=f"{attempt_id}-outcome",
                 activity=d.name,
                 reason=ReviewReason.OUTCOME_UNKNOWN,
                 reasons=(f"outcome unknown: the activity timed out ({_timeout_name(e.cause)})",),
-                request=call_args[-1],
+                request=_shown(call_args[-1]),
                 decision_id=grant.decision_id if grant else None,
                 requester=requester,
+                opened_by=attempt_id,
                 timeout=review_timeout,
             )
             if not outcome.approved:
@@ -268,6 +264,16 @@ async def _reconcile(
         args=call_args,
         activity_id=f"{attempt_id}-reconcile",
         start_to_close_timeout=timeout or timedelta(minutes=1),
+    )
+
+
+def idempotency_key(state: RunState, activity_id: str) -> IdempotencyKey:
+    """``<workflow id>/<first run id>/<generation>/<activity id>``: the same on replay, on retry
+    and after a reset (which keeps the first run id); distinct across continue-as-new (the
+    generation) and across executions that reuse the workflow id (the first run id)."""
+    info = workflow.info()
+    return IdempotencyKey(
+        f"{info.workflow_id}/{info.first_execution_run_id}/{state.generation}/{activity_id}"
     )
 
 
@@ -317,6 +323,44 @@ async def _authorize(
             f'Activity "{d.name}" is policy-gated but was called without its PolicyInput request',
             type="agento-missing-input",
         )
+    if d.policy is None:
+        raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
+    decision_request, request_sha256 = _compose(d, d.policy, request, requester)
+    rounds = itertools.count(1)
+    while True:
+        round_ = next(rounds)
+        step_id = f"{activity_id}-decision-{round_}"
+        decision = await _decide(decision_request, step_id, state.settings)
+        if isinstance(decision, Decision) and decision.allow:
+            return _grant(decision, request_sha256)
+        if isinstance(decision, Decision) and not decision.recoverable:
+            raise PolicyDenied(d.name, decision.reasons, decision.decision_id)
+        denied = isinstance(decision, Decision)
+        outcome = await state.reviews.wait(
+            review_id=f"{activity_id}-review-{round_}",
+            activity=d.name,
+            reason=ReviewReason.POLICY_DENIED if denied else ReviewReason.ENGINE_UNAVAILABLE,
+            reasons=decision.reasons if isinstance(decision, Decision) else (decision.reason,),
+            request=_shown(request),
+            decision_id=decision.decision_id if isinstance(decision, Decision) else None,
+            requester=requester,
+            opened_by=step_id,
+            timeout=review_timeout,
+        )
+        if not outcome.approved:
+            raise ReviewRejected(d.name, outcome.review_id, outcome.reviewer, outcome.comment)
+        if isinstance(decision, Decision):
+            return _grant(decision, request_sha256, override=outcome.review_id)
+        # An approved engine-unavailable review asks again: nothing runs without a decision.
+
+
+def _compose(
+    d: ActivityDeclaration, policy: str, request: PolicyInput, requester: str | None
+) -> tuple[DecisionRequest, str]:
+    """The decision activity's input and the request's digest, or a `GovernanceError`
+    (``PolicyError``) before the engine is asked: a request that cannot become the same JSON on
+    both sides (bytes that are not UTF-8, NaN, objects pydantic cannot serialize, ...) would
+    otherwise fail workflow tasks forever, or be decided on one form and run with another."""
     info = workflow.info()
     context = DecisionContext(
         activity=d.name,
@@ -327,48 +371,39 @@ async def _authorize(
         run_id=info.run_id,
         workflow_type=info.workflow_type,
         namespace=info.namespace,
+        requester=requester,
     )
-    if d.policy is None:
-        raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
     try:
         document = policy_input(request, context)
-    except PolicyError as e:  # a contract that cannot become an input document: fail, never run
-        raise GovernanceError(str(e), type="PolicyError") from e
-    decision_request = DecisionRequest(
-        policy=d.policy,
-        input=document,
-        sensitive=marked_fields(type(request), Sensitive),
-        needed=marked_fields(type(request), Needed),
-    )
-    rounds = itertools.count(1)
-    while True:
-        round_ = next(rounds)
-        decision = await _decide(decision_request, state.settings)
-        if decision is not None and decision.allow:
-            return _grant(decision, request)
-        if decision is not None and not decision.recoverable:
-            raise PolicyDenied(d.name, decision.reasons, decision.decision_id)
-        outcome = await _review(
-            state,
-            review_id=f"{activity_id}-review-{round_}",
-            activity=d.name,
-            reason=ReviewReason.POLICY_DENIED if decision else ReviewReason.ENGINE_UNAVAILABLE,
-            reasons=decision.reasons if decision else ("policy engine unavailable",),
-            request=request,
-            decision_id=decision.decision_id if decision else None,
-            requester=requester,
-            timeout=review_timeout,
-        )
-        if not outcome.approved:
-            raise ReviewRejected(d.name, outcome.review_id, outcome.reviewer, outcome.comment)
-        if decision is not None:
-            return _grant(decision, request, override=outcome.review_id)
-        # An approved engine-unavailable review asks again: nothing runs without a decision.
+        canonical_json(document).encode()  # a JSON document, in UTF-8
+        request_sha256 = request_digest(request)
+        workflow.payload_converter().to_payloads([request])  # what the activity will receive
+        return DecisionRequest(
+            policy=policy,
+            input=document,
+            sensitive=marked_fields(type(request), Sensitive),
+            needed=marked_fields(type(request), Needed),
+        ), request_sha256
+    except Exception as e:
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise GovernanceError(
+            f'the request of activity "{d.name}" ({type(request).__name__}) cannot become a '
+            f"JSON policy input: {detail}. Nothing was asked or run; fix the value or the "
+            "contract (JSON has no NaN, infinity or raw bytes)",
+            type="PolicyError",
+        ) from e
 
 
-async def _decide(request: DecisionRequest, settings: DecisionSettings) -> Decision | None:
-    """The decision, recorded in history as the decision activity's result; ``None`` when the
-    engine stayed unavailable for every attempt."""
+@dataclass(frozen=True)
+class _Unavailable:
+    reason: str
+
+
+async def _decide(
+    request: DecisionRequest, step_id: str, settings: DecisionSettings
+) -> Decision | _Unavailable:
+    """The decision, recorded in history as the decision activity's result, or why the engine
+    stayed unavailable for every attempt (the failure is recorded too)."""
     retry = RetryPolicy(
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
@@ -382,6 +417,7 @@ async def _decide(request: DecisionRequest, settings: DecisionSettings) -> Decis
             DECISION_ACTIVITY,
             request,
             result_type=Decision,
+            activity_id=step_id,
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=retry,
         )
@@ -391,14 +427,17 @@ async def _decide(request: DecisionRequest, settings: DecisionSettings) -> Decis
         cause = e.cause if isinstance(e, ActivityError) else e
         if isinstance(cause, ApplicationError) and cause.type == "PolicyError":
             raise GovernanceError(cause.message, type="PolicyError") from e
-        return None
+        message = cause.message if isinstance(cause, ApplicationError) else str(e)
+        return _Unavailable(f"policy engine unavailable: {message}")
+    except Exception as e:  # a Decision that cannot be read back, say: fail, never wedge
+        raise GovernanceError(f"the decision could not be recorded: {e}", type="PolicyError") from e
 
 
-def _grant(decision: Decision, request: PolicyInput, override: str | None = None) -> Grant:
+def _grant(decision: Decision, request_sha256: str, override: str | None = None) -> Grant:
     return Grant(
         decision_id=decision.decision_id,
         input_sha256=decision.input_sha256,
-        request_sha256=request_digest(request),
+        request_sha256=request_sha256,
         override_review_id=override,
     )
 
@@ -409,70 +448,8 @@ def request_digest(request: PolicyInput) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _review(
-    state: RunState,
-    *,
-    review_id: str,
-    activity: str,
-    reason: ReviewReason,
-    reasons: Sequence[str],
-    request: object,
-    decision_id: str | None,
-    requester: str | None,
-    timeout: timedelta,
-) -> ReviewOutcome:
-    """Pause until a reviewer resolves the review (an update, so it is in history)."""
-    state.pending[review_id] = PendingReview(
-        review_id=review_id,
-        activity=activity,
-        reason=reason,
-        reasons=tuple(reasons),
-        request=_shown(request),
-        decision_id=decision_id,
-        requester=requester,
-        since=workflow.now(),
-    )
-    try:
-        await workflow.wait_condition(lambda: review_id in state.outcomes, timeout=timeout)
-    except TimeoutError:
-        raise ReviewTimedOut(
-            activity, review_id, f"{timeout.total_seconds() / 3600:g} hours"
-        ) from None
-    finally:
-        state.pending.pop(review_id, None)
-    return state.outcomes[review_id]
-
-
 def _shown(request: object) -> dict[str, JsonValue] | None:
     """A request as reviewers see it: sensitive fields hashed."""
     if not isinstance(request, PolicyInput):
         return None
     return redact(request.model_dump(mode="json"), marked_fields(type(request), Sensitive))
-
-
-def validate_resolution(state: RunState, resolution: ResolveReview) -> None:
-    """The update validator: a rejection here writes nothing to history."""
-    pending = state.pending.get(resolution.review_id)
-    if pending is None:
-        resolved = resolution.review_id in state.outcomes
-        raise ValueError(
-            f"review {resolution.review_id!r} is "
-            f"{'already resolved' if resolved else 'not pending in this workflow'}"
-        )
-    if pending.requester is not None and resolution.reviewer == pending.requester:
-        raise ValueError(f"{resolution.reviewer} requested this run and may not review it")
-
-
-def resolve(state: RunState, resolution: ResolveReview) -> ReviewOutcome:
-    """The update handler: record the outcome the waiting call resumes with."""
-    pending = state.pending[resolution.review_id]
-    outcome = ReviewOutcome(
-        review_id=resolution.review_id,
-        activity=pending.activity,
-        approved=resolution.approve,
-        reviewer=resolution.reviewer,
-        comment=resolution.comment,
-        resolved_at=workflow.now(),
-    )
-    state.outcomes[resolution.review_id] = outcome
-    return outcome

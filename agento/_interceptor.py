@@ -27,8 +27,6 @@ from agento._execution import (
     DecisionSettings,
     RunState,
     request_digest,
-    resolve,
-    validate_resolution,
 )
 from agento._review import (
     PENDING_REVIEWS_QUERY,
@@ -77,16 +75,15 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
         RUNS[run_id] = state
 
         def pending() -> list[PendingReview]:
-            return list(state.pending.values())
-
-        def validator(resolution: ResolveReview) -> None:
-            validate_resolution(state, resolution)
+            return list(state.reviews.pending.values())
 
         def handler(resolution: ResolveReview) -> ReviewOutcome:
-            return resolve(state, resolution)
+            return state.reviews.resolve(resolution)
 
         workflow.set_query_handler(PENDING_REVIEWS_QUERY, pending)
-        workflow.set_update_handler(RESOLVE_REVIEW_UPDATE, handler, validator=validator)
+        workflow.set_update_handler(
+            RESOLVE_REVIEW_UPDATE, handler, validator=state.reviews.validate
+        )
         try:
             return await super().execute_workflow(input)
         finally:

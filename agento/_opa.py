@@ -1,9 +1,12 @@
 """`OpaServerEngine`: decisions from a running OPA (a sidecar, say) over its REST Data API.
 
 ``POST /v1/data/{path}?provenance=true`` with ``{"input": ...}``. OPA answers with ``result``
-(absent when the document is undefined), ``decision_id`` when its decision log is on, and
-``provenance``: its version and the revision of each bundle it serves, which the Decision
+(absent when no policy or data defines the path), ``decision_id`` when its decision log is on,
+and ``provenance``: its version and the revision of each bundle it serves, which the Decision
 records so that the decision can be replayed later against the same bundle.
+
+A worker built with this engine first lists the server's policies (``GET /v1/policies``) and
+refuses to start when an activity declares a policy the server does not define.
 """
 
 from __future__ import annotations
@@ -27,17 +30,27 @@ class OpaServerEngine:
         url: OPA's base URL, e.g. ``http://localhost:8181``.
         client: An ``httpx.AsyncClient`` to send requests with (TLS, auth headers, transport);
             by default the engine makes and owns one. A given client is not closed by `aclose`.
-        timeout: Seconds per request, for the client the engine makes.
+        timeout: Seconds per request, for the clients the engine makes.
+        check_client: The synchronous ``httpx.Client`` a worker's start-up check lists policies
+            with (it runs while the worker is built, which is synchronous); by default one made
+            for the check with ``timeout``. Give one for TLS or auth settings OPA requires.
     """
 
     name = "opa"
 
     def __init__(
-        self, url: str, *, client: httpx.AsyncClient | None = None, timeout: float = 5.0
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 5.0,
+        check_client: httpx.Client | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
+        self._check_client = check_client
+        self._timeout = timeout
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -73,14 +86,19 @@ class OpaServerEngine:
                 f"OPA refused {policy!r} with {response.status_code}: {_describe(answer)}",
                 body=answer,
             )
+        if "result" not in answer:
+            raise PolicyError(
+                f"OPA at {self.url} defines nothing at {policy!r} (its answer has no result): "
+                "no loaded policy has that package. Load the bundle that defines it, or fix the "
+                "activity's policy path"
+            )
         provenance = answer.get("provenance")
         provenance = provenance if isinstance(provenance, dict) else {}
         decision_id = answer.get("decision_id")
         return make_decision(
             policy=policy,
             document=dict(document),
-            result=answer.get("result"),
-            defined="result" in answer,
+            result=answer["result"],
             error=None,
             bundle_revision=_revision(provenance),
             engine=self.name,
@@ -89,6 +107,45 @@ class OpaServerEngine:
             evaluation_ms=elapsed_ms,
             decision_id=decision_id if isinstance(decision_id, str) else None,
         )
+
+    def policies(self) -> frozenset[str]:
+        """The policy paths (packages, ``a/b/c``) of every module the server has loaded.
+
+        Raises `agento.PolicyEngineUnavailable` when the server does not answer, and
+        `agento.PolicyError` when it answers with something other than its policy list.
+        """
+        url = f"{self.url}/v1/policies"
+        try:
+            if self._check_client is not None:
+                response = self._check_client.get(url)
+            else:
+                with httpx.Client(timeout=self._timeout) as client:
+                    response = client.get(url)
+        except httpx.TransportError as e:
+            raise PolicyEngineUnavailable(f"OPA at {self.url} did not answer: {e!r}") from e
+        answer = _json_body(response)
+        if response.status_code >= 500:
+            raise PolicyEngineUnavailable(
+                f"OPA at {self.url} failed with {response.status_code}: {_describe(answer)}"
+            )
+        modules = answer.get("result") if isinstance(answer, dict) else None
+        if response.status_code >= 400 or not isinstance(modules, list):
+            raise PolicyError(
+                f"OPA at {self.url} did not list its policies ({response.status_code}): "
+                f"{_describe(answer)}",
+                body=answer,
+            )
+        return frozenset(path for module in modules if (path := _package_path(module)))
+
+
+def _package_path(module: Any) -> str | None:
+    """``a/b/c`` from a listed module's ``ast.package.path`` (``data``, then the name's parts)."""
+    try:
+        terms = module["ast"]["package"]["path"]
+        parts = [str(term["value"]) for term in terms[1:]]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return "/".join(parts) or None
 
 
 def _json_body(response: httpx.Response) -> Any:

@@ -12,10 +12,10 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from agento._bundle import PolicyBundle
 from agento._decide import DecisionActivity
-from agento._declaration import GovernedActivity, as_temporal_activities
-from agento._engine import PolicyEngine
+from agento._declaration import GovernedActivity, as_temporal_activities, declaration_of
+from agento._engine import PolicyCatalog, PolicyEngine
+from agento._errors import PolicyEngineUnavailable
 from agento._execution import DecisionSettings
 from agento._interceptor import GovernanceInterceptor
 from agento._validator import validate_activities
@@ -30,8 +30,10 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
     Give it to ``Client.connect(plugins=[...])``. Every worker built from that client then:
 
     - runs the rule set over all of its activities, raising `agento.MisdeclaredActivityError`
-      before any workflow runs if one breaks it (including a policy path that ``engine``'s bundle
-      does not define);
+      before any workflow runs if one breaks it (including a policy path that ``engine`` does
+      not define: the embedded engine's bundle, or the policies an OPA server lists);
+    - refuses to be built when it runs workflows but ``engine`` is not set: its workflows could
+      not ask for decisions;
     - answers ``agento.execute_activity``'s decisions with ``engine``, through a recorded step;
     - refuses to run a policy-gated activity started without the grant of a recorded decision;
     - registers the review query and update on every workflow.
@@ -40,7 +42,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
 
     Args:
         engine: The policy engine workers ask (`agento.EmbeddedEngine`,
-            `agento.OpaServerEngine`). Required on workers that run governed workflows.
+            `agento.OpaServerEngine`). Required on workers that run workflows; a client that
+            only starts workflows, or a worker that only runs activities, needs none.
         activities: Governed activities to register on every worker built from the client. To
             give a single worker its own, use
             ``Worker(activities=agento.as_temporal_activities(...))``.
@@ -81,13 +84,36 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)
         own = [self._decision_activity] if self._decision_activity else []
-        bundle = getattr(self.engine, "bundle", None)
+        activities = config.get("activities", ())
         validate_activities(
-            config.get("activities", ()),
+            activities,
             ungoverned=[*self.ungoverned, *own],
-            policies=bundle.packages if isinstance(bundle, PolicyBundle) else None,
+            policies=self._known_policies(activities),
         )
+        if self.engine is None and config.get("workflows"):
+            raise ValueError(
+                "this worker runs workflows, but its AgentoPlugin has no policy engine: its "
+                "workflows could not ask for decisions. Give the plugin one "
+                "(AgentoPlugin(engine=agento.EmbeddedEngine(...)) or OpaServerEngine(...)) on "
+                "the client the worker is built from, or on the worker's own plugins=[...]"
+            )
         return config
+
+    def _known_policies(self, activities: Sequence[Callable[..., Any]]) -> frozenset[str] | None:
+        """The engine's policies, when it can list them and an activity here declares one."""
+        declared = any(
+            d is not None and d.policy is not None for d in map(declaration_of, activities)
+        )
+        if not declared or not isinstance(self.engine, PolicyCatalog):
+            return None
+        try:
+            return self.engine.policies()
+        except PolicyEngineUnavailable as e:
+            raise PolicyEngineUnavailable(
+                f"the worker is not built: it checks that the policies its activities declare "
+                f"exist, and the policy engine could not be asked ({e}). Start the engine first "
+                "(an OPA sidecar before the worker), then build the worker again"
+            ) from e
 
 
 def _with_pydantic_payloads(

@@ -1,12 +1,18 @@
-"""Human review of a paused activity: what is pending, and how a reviewer resolves it."""
+"""Human review of a paused activity: what is pending, how a reviewer resolves it, and the
+workflow-side board that keeps exactly one resolution per review."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 import pydantic
 from pydantic import JsonValue
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from agento._errors import ReviewTimedOut
 
 PENDING_REVIEWS_QUERY = "agento.pending_reviews"
 RESOLVE_REVIEW_UPDATE = "agento.resolve_review"
@@ -37,6 +43,9 @@ class PendingReview(pydantic.BaseModel):
     decision_id: str | None
     requester: str | None
     since: datetime
+    opened_by: str | None = None
+    """The step that opened it: the decision step's activity id (``policy_denied``,
+    ``engine_unavailable``) or the timed-out activity's (``outcome_unknown``)."""
 
 
 class ResolveReview(pydantic.BaseModel):
@@ -51,7 +60,8 @@ class ResolveReview(pydantic.BaseModel):
 
 
 class ReviewOutcome(pydantic.BaseModel):
-    """The recorded resolution: the update's result, and so part of the history."""
+    """The recorded resolution: the update's result, and so part of the history. It repeats
+    why the review existed, so the history alone tells an auditor what was approved."""
 
     model_config = pydantic.ConfigDict(frozen=True)
 
@@ -61,3 +71,100 @@ class ReviewOutcome(pydantic.BaseModel):
     reviewer: str
     comment: str
     resolved_at: datetime
+    reason: ReviewReason | None = None
+    reasons: tuple[str, ...] = ()
+    decision_id: str | None = None
+    requester: str | None = None
+    opened_by: str | None = None
+
+
+class ReviewBoard:
+    """One run's reviews. A review leaves ``pending`` the moment a resolution is accepted, so
+    a second resolution of it, even one delivered in the same workflow activation, is refused."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, PendingReview] = {}
+        self.outcomes: dict[str, ReviewOutcome] = {}
+
+    async def wait(
+        self,
+        *,
+        review_id: str,
+        activity: str,
+        reason: ReviewReason,
+        reasons: Sequence[str],
+        request: dict[str, JsonValue] | None,
+        decision_id: str | None,
+        requester: str | None,
+        opened_by: str | None,
+        timeout: timedelta,
+    ) -> ReviewOutcome:
+        """Open a review and pause until a reviewer resolves it (an update, so in history)."""
+        self.pending[review_id] = PendingReview(
+            review_id=review_id,
+            activity=activity,
+            reason=reason,
+            reasons=tuple(reasons),
+            request=request,
+            decision_id=decision_id,
+            requester=requester,
+            since=workflow.now(),
+            opened_by=opened_by,
+        )
+        try:
+            await workflow.wait_condition(lambda: review_id in self.outcomes, timeout=timeout)
+        except TimeoutError:
+            raise ReviewTimedOut(
+                activity, review_id, f"{timeout.total_seconds() / 3600:g} hours"
+            ) from None
+        finally:
+            self.pending.pop(review_id, None)
+        return self.outcomes[review_id]
+
+    def validate(self, resolution: ResolveReview) -> None:
+        """The update validator: a refusal here writes nothing to history."""
+        self._pending_for(resolution, ValueError)
+
+    def resolve(self, resolution: ResolveReview) -> ReviewOutcome:
+        """The update handler: checks again (replay runs no validator, and a handler must never
+        overwrite an accepted outcome), then records the outcome the paused call resumes with."""
+        pending = self._pending_for(resolution, _refused)
+        del self.pending[resolution.review_id]
+        outcome = ReviewOutcome(
+            review_id=resolution.review_id,
+            activity=pending.activity,
+            approved=resolution.approve,
+            reviewer=resolution.reviewer,
+            comment=resolution.comment,
+            resolved_at=workflow.now(),
+            reason=pending.reason,
+            reasons=pending.reasons,
+            decision_id=pending.decision_id,
+            requester=pending.requester,
+            opened_by=pending.opened_by,
+        )
+        self.outcomes[resolution.review_id] = outcome
+        return outcome
+
+    def _pending_for(
+        self, resolution: ResolveReview, error: Callable[[str], Exception]
+    ) -> PendingReview:
+        review_id = resolution.review_id
+        pending = self.pending.get(review_id)
+        if pending is None:
+            state = "already resolved" if review_id in self.outcomes else "not pending"
+            raise error(f"review {review_id!r} is {state} in this workflow")
+        if pending.requester is not None and same_identity(resolution.reviewer, pending.requester):
+            raise error(f"{resolution.reviewer} requested this run and may not review it")
+        return pending
+
+
+def _refused(message: str) -> ApplicationError:
+    # An ApplicationError fails only the update; any other error would fail the workflow task.
+    return ApplicationError(message, type="ReviewRefused", non_retryable=True)
+
+
+def same_identity(a: str, b: str) -> bool:
+    """Whether two reviewer or requester names denote one person: case and surrounding blanks
+    do not make a second identity."""
+    return a.strip().casefold() == b.strip().casefold()

@@ -7,6 +7,7 @@ download-on-first-use, so tests run where only a package index is reachable.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -41,22 +42,37 @@ def server_binary(name: Literal["temporal", "temporal-test-server"]) -> str:
 def governance_violations(
     history: WorkflowHistory, activities: Iterable[GovernedActivity[Any, Any, ..., Any]]
 ) -> list[str]:
-    """Every place in ``history`` where a policy-gated activity was scheduled without a
-    preceding recorded allow, or a recorded approval of a review that overrode a deny.
+    """Every place in ``history`` that breaks agento's promise: a policy-gated activity scheduled
+    without a preceding recorded allow or a recorded approval that overrode a deny; an activity
+    run after a review of the same call was rejected; a review resolved more than once.
 
     Empty for every history agento produces; use it in your own CI over exported histories.
     """
     gated = {a.declaration.name for a in activities if a.declaration.is_policy_gated}
     decisions: dict[str, Decision] = {}
-    approved: set[str] = set()
+    resolved: dict[str, bool] = {}  # review id -> approved, as first resolved
+    rejected_calls: set[str] = set()
     problems: list[str] = []
     for entry in audit_report(history).entries:
         if isinstance(entry, DecisionRecorded):
             decisions[entry.decision.decision_id] = entry.decision
-        elif isinstance(entry, ReviewResolved) and entry.outcome.approved:
-            approved.add(entry.outcome.review_id)
-        elif isinstance(entry, ActivityRun) and entry.activity in gated:
-            problem = _ungranted(entry, decisions, approved)
+        elif isinstance(entry, ReviewResolved):
+            outcome = entry.outcome
+            if outcome.review_id in resolved:
+                problems.append(
+                    f"event {entry.event_id}: review {outcome.review_id} was resolved again "
+                    f"({'approved' if outcome.approved else 'rejected'} by {outcome.reviewer})"
+                )
+                continue
+            resolved[outcome.review_id] = outcome.approved
+            if not outcome.approved:
+                rejected_calls.add(_call_of_review(outcome.review_id))
+        elif isinstance(entry, ActivityRun):
+            problem = None
+            if _call_of_run(entry.activity_id) in rejected_calls:
+                problem = "ran after a review of the same call was rejected"
+            elif entry.activity in gated:
+                problem = _ungranted(entry, decisions, resolved)
             if problem:
                 problems.append(
                     f"event {entry.event_id}: {entry.activity} ({entry.activity_id}) {problem}"
@@ -64,13 +80,28 @@ def governance_violations(
     return problems
 
 
-def _ungranted(run: ActivityRun, decisions: dict[str, Decision], approved: set[str]) -> str | None:
+_REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
+_RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
+
+
+def _call_of_review(review_id: str) -> str:
+    """``agento-2-route`` from ``agento-2-route-review-1`` or ``agento-2-route-rerun-1-outcome``."""
+    return _REVIEW_SUFFIX.sub("", review_id)
+
+
+def _call_of_run(activity_id: str) -> str:
+    return _RERUN_SUFFIX.sub("", activity_id)
+
+
+def _ungranted(
+    run: ActivityRun, decisions: dict[str, Decision], resolved: dict[str, bool]
+) -> str | None:
     if run.decision_id is None:
         return "was scheduled without agento's grant"
     decision = decisions.get(run.decision_id)
     if decision is None:
         return f"cites decision {run.decision_id}, which is not recorded before it"
-    if decision.allow or run.override_review_id in approved:
+    if decision.allow or (run.override_review_id and resolved.get(run.override_review_id)):
         return None
     return f"was denied by decision {run.decision_id} and no approved review overrides it"
 

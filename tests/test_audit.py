@@ -142,7 +142,8 @@ async def test_audit_report_lists_every_step_in_order(runs: Runs) -> None:
         agento.Idempotency.NON_IDEMPOTENT,
         agento.PolicyClass.SIDE_EFFECT,
     )
-    assert route.idempotency_key == f"{runs.approved.id}/0/agento-2-route"
+    first_run = runs.approved.first_execution_run_id
+    assert route.idempotency_key == f"{runs.approved.id}/{first_run}/0/agento-2-route"
     assert route.decision_id == decision.decision.decision_id
     assert route.override_review_id == review.outcome.review_id
     assert (route.attempts, route.status, route.input[1]) == (
@@ -195,11 +196,15 @@ async def test_text_report_is_aligned_and_plain_off_a_terminal(runs: Runs) -> No
         "workflow_closed",
     ]
     assert "DENY agento/tests/route" in lines[3]
-    assert "approved by bob: checked on site" in lines[4]
+    denied_at = lines[3].split()[0]  # "#11": the decision's event
+    assert (
+        f"agento-2-route-review-1 (policy_denied at {denied_at}) approved by bob "
+        "requested by alice: checked on site"
+    ) in lines[4]
 
 
 async def test_exported_history_gives_the_same_report(runs: Runs, tmp_path: Path) -> None:
-    exported = tmp_path / f"{runs.approved.id}.json"
+    exported = tmp_path / "export.json"  # the run is named by its history, not by the file
     exported.write_text((await runs.approved.fetch_history()).to_json())
     from_file = await agento_cli("audit", "--history", str(exported), "--json")
     from_server = await agento_cli("audit", runs.approved.id, "--json", "--address", runs.address)

@@ -71,9 +71,11 @@ class FlakyEngine:
 
     def __init__(self, failures: int) -> None:
         self.inner = EmbeddedEngine(POLICY_BUNDLE)
-        self.bundle = self.inner.bundle
         self.failures = failures
         self.asked = 0
+
+    def policies(self) -> frozenset[str]:
+        return self.inner.policies()
 
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         self.asked += 1
@@ -154,7 +156,7 @@ async def test_allowed_activity_runs_once_with_its_decision_in_history(
     before = len(EXECUTED)
     async with worker:
         result = await handle.result()
-    key = f"{handle.id}/0/agento-2-route"
+    key = f"{handle.id}/{handle.first_execution_run_id}/0/agento-2-route"
     assert result == f"routed bess-7 with {key} (6)"
     assert EXECUTED[before:] == [("route", key, 40)]
 
@@ -172,6 +174,7 @@ async def test_allowed_activity_runs_once_with_its_decision_in_history(
         "run_id": handle.result_run_id,
         "workflow_type": "RouteWorkflow",
         "namespace": "default",
+        "requester": "alice",
     }
     assert governance_violations(history, GOVERNED) == []
 
@@ -274,7 +277,7 @@ async def test_engine_down_past_the_bound_pauses_for_review_and_runs_nothing(
     async with worker:
         [review] = await pending_reviews(handle)
         assert review.reason is ReviewReason.ENGINE_UNAVAILABLE
-        assert review.reasons == ("policy engine unavailable",)
+        assert review.reasons == ("policy engine unavailable: connection refused",)
         await handle.terminate("test over")
     assert engine.asked == 3
     assert [e for e in EXECUTED[before:] if e[0] == "route"] == []
@@ -368,7 +371,8 @@ async def test_keyed_calls_get_distinct_stable_keys(env: WorkflowEnvironment) ->
     )
     async with worker:
         keys = await handle.result()
-    assert keys == [f"{handle.id}/0/agento-1-upsert", f"{handle.id}/0/agento-2-upsert"]
+    prefix = f"{handle.id}/{handle.first_execution_run_id}"
+    assert keys == [f"{prefix}/0/agento-1-upsert", f"{prefix}/0/agento-2-upsert"]
     await assert_governed(handle)
 
 
@@ -412,7 +416,8 @@ async def test_keys_are_distinct_across_continue_as_new(env: WorkflowEnvironment
     async with worker:
         last = await client.get_workflow_handle(handle.id).result()
     keys = [key for name, key, _ in EXECUTED[before:] if name == "upsert"]
-    assert keys == [f"{handle.id}/0/agento-1-upsert", f"{handle.id}/1/agento-1-upsert"]
+    prefix = f"{handle.id}/{handle.first_execution_run_id}"
+    assert keys == [f"{prefix}/0/agento-1-upsert", f"{prefix}/1/agento-1-upsert"]
     assert last == keys[1]
 
 

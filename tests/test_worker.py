@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -11,9 +12,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from agento import AgentoPlugin, MisdeclaredActivityError, as_temporal_activities
+from agento import AgentoPlugin, EmbeddedEngine, MisdeclaredActivityError, as_temporal_activities
 from tests.support.activities import WELL_DECLARED, check_specs, count_specs
 from tests.support.factory import build
+from tests.support.governed import POLICY_BUNDLE
 from tests.support.workflows import CountSpecsWorkflow, PlainCountSpecsWorkflow
 
 
@@ -59,15 +61,22 @@ def test_plain_activities_need_the_explicit_opt_out(time_skipping_env: WorkflowE
     Worker(opted_out, task_queue=f"q-{uuid.uuid4()}", activities=[plain_activity])
 
 
+def deciding(env: WorkflowEnvironment, **options: Any) -> Client:
+    """A client whose workers can decide (the session's client only starts workflows)."""
+    engine = EmbeddedEngine(POLICY_BUNDLE)
+    return Client(env.client.service_client, plugins=[AgentoPlugin(engine=engine, **options)])
+
+
 async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowEnvironment) -> None:
+    client = deciding(time_skipping_env)
     task_queue = f"governed-{uuid.uuid4()}"
     async with Worker(
-        time_skipping_env.client,
+        client,
         task_queue=task_queue,
         workflows=[CountSpecsWorkflow],
-        activities=as_temporal_activities(*WELL_DECLARED),
+        activities=as_temporal_activities(count_specs),
     ):
-        result = await time_skipping_env.client.execute_workflow(
+        result = await client.execute_workflow(
             CountSpecsWorkflow.run, "bess-7", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
     assert result == 3
@@ -76,9 +85,7 @@ async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowE
 async def test_client_plugin_registers_its_activities_on_every_worker(
     time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = Client(
-        time_skipping_env.client.service_client, plugins=[AgentoPlugin(activities=[count_specs])]
-    )
+    client = deciding(time_skipping_env, activities=[count_specs])
     task_queue = f"registered-{uuid.uuid4()}"
     async with Worker(client, task_queue=task_queue, workflows=[CountSpecsWorkflow]):
         result = await client.execute_workflow(
@@ -102,3 +109,23 @@ async def test_a_plain_temporal_worker_runs_a_governed_activity(
             PlainCountSpecsWorkflow.run, "bess-8", id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
     assert result == 3
+
+
+def test_a_worker_that_runs_workflows_needs_an_engine(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
+    # The session's client has AgentoPlugin() without an engine: fine for starting workflows.
+    with pytest.raises(ValueError, match="no policy engine") as raised:
+        Worker(
+            time_skipping_env.client,
+            task_queue=f"q-{uuid.uuid4()}",
+            workflows=[CountSpecsWorkflow],
+            activities=as_temporal_activities(count_specs),
+        )
+    assert "AgentoPlugin(engine=" in str(raised.value), "the message names the fix"
+    # Without workflows there is nothing to decide: an activity-only worker is built.
+    Worker(
+        time_skipping_env.client,
+        task_queue=f"q-{uuid.uuid4()}",
+        activities=as_temporal_activities(count_specs),
+    )

@@ -63,12 +63,71 @@ async def test_allowed_decision_records_opa_provenance_and_decision_id() -> None
     assert decision.input == document
 
 
-async def test_undefined_document_denies() -> None:
-    decision = await mock_engine(lambda _: httpx.Response(200, json={})).decide(ROUTING, {})
+async def test_an_undefined_document_is_a_configuration_error_not_a_deny() -> None:
+    # OPA omits `result` when nothing defines the path: no policy is there to deny or allow,
+    # and a recoverable deny would let a reviewer run the activity with no policy behind it.
+    engine = mock_engine(lambda _: httpx.Response(200, json={"decision_id": "d-1"}))
+    with pytest.raises(PolicyError, match="defines nothing at 'agento/commissioning/routing'"):
+        await engine.decide(ROUTING, {})
+
+
+async def test_a_policy_that_derives_no_allow_is_an_ordinary_deny() -> None:
+    # A defined package with no rule true for this input is the empty object.
+    decision = await mock_engine(lambda _: httpx.Response(200, json={"result": {}})).decide(
+        ROUTING, {}
+    )
     assert decision.allow is False
-    assert decision.reasons == ("policy result is undefined",)
+    assert decision.recoverable is True
+    assert decision.reasons == ("policy result has no allow",)
     assert decision.bundle_revision == "unbundled"
     assert decision.decision_id  # a fresh id when OPA's decision log is off
+
+
+def listing(*packages: str) -> dict[str, JsonValue]:
+    """GET /v1/policies as OPA documents it: each module with its AST's package path."""
+    modules: list[JsonValue] = [
+        {
+            "id": f"{package}.rego",
+            "raw": f"package {package.replace('/', '.')}\n",
+            "ast": {
+                "package": {
+                    "path": [
+                        {"type": "var", "value": "data"},
+                        *({"type": "string", "value": part} for part in package.split("/")),
+                    ]
+                },
+                "rules": [],
+            },
+        }
+        for package in packages
+    ]
+    return {"result": modules}
+
+
+def checked_engine(handler: Handler) -> OpaServerEngine:
+    check = httpx.Client(transport=httpx.MockTransport(handler))
+    return OpaServerEngine("http://opa.test:8181", check_client=check)
+
+
+def test_policies_lists_the_package_of_every_loaded_module() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=listing(ROUTING, "payments/transfer", ROUTING))
+
+    assert checked_engine(handler).policies() == {ROUTING, "payments/transfer"}
+    [request] = seen
+    assert (request.method, request.url.path) == ("GET", "/v1/policies")
+
+
+def test_policies_fails_closed_on_anything_but_a_listing() -> None:
+    with pytest.raises(PolicyError, match="did not list its policies"):
+        checked_engine(lambda _: httpx.Response(200, json={"result": {"x": 1}})).policies()
+    with pytest.raises(PolicyError, match="401"):
+        checked_engine(lambda _: httpx.Response(401, json={"code": "unauthorized"})).policies()
+    with pytest.raises(PolicyEngineUnavailable, match="did not answer"):
+        OpaServerEngine("http://127.0.0.1:9", timeout=1.0).policies()
 
 
 async def test_several_bundles_are_all_recorded() -> None:
