@@ -85,22 +85,17 @@ async def test_a_policy_that_derives_no_allow_is_an_ordinary_deny() -> None:
 
 def listing(*packages: str) -> dict[str, JsonValue]:
     """GET /v1/policies as OPA documents it: each module with its AST's package path."""
-    modules: list[JsonValue] = [
-        {
-            "id": f"{package}.rego",
-            "raw": f"package {package.replace('/', '.')}\n",
-            "ast": {
-                "package": {
-                    "path": [
-                        {"type": "var", "value": "data"},
-                        *({"type": "string", "value": part} for part in package.split("/")),
-                    ]
-                },
-                "rules": [],
-            },
-        }
-        for package in packages
-    ]
+    modules: list[JsonValue] = []
+    for package in packages:
+        path: list[JsonValue] = [{"type": "var", "value": "data"}]
+        path += [{"type": "string", "value": part} for part in package.split("/")]
+        modules.append(
+            {
+                "id": f"{package}.rego",
+                "raw": f"package {package.replace('/', '.')}\n",
+                "ast": {"package": {"path": path}, "rules": []},
+            }
+        )
     return {"result": modules}
 
 
