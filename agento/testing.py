@@ -63,8 +63,7 @@ def governance_violations(
                     f"event {entry.event_id}: review {outcome.review_id} was resolved again "
                     f"({'approved' if outcome.approved else 'rejected'} by {outcome.reviewer})"
                 )
-                continue
-            resolved[outcome.review_id] = outcome.approved
+            resolved.setdefault(outcome.review_id, outcome.approved)
             if not outcome.approved:
                 rejected_calls.add(_call_of_review(outcome.review_id))
         elif isinstance(entry, ActivityRun):

@@ -28,5 +28,6 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
     assert "run 2 completed: routed as SUB-0002" in steps
     assert "the stand-in recorded 2 submissions, one per key" in steps
     assert "DENY agento/commissioning/routing" in out
-    assert "approved by engineer.lee: PI-104 label fitted on site" in out
+    assert "(policy_denied at #" in out, "the review cites the decision that denied"
+    assert "approved by engineer.lee requested by ana: PI-104 label fitted on site" in out
     assert steps[-1] == "dev server stopped"

@@ -305,6 +305,7 @@ async def test_bad_review_updates_are_rejected_without_history(
             (ResolveReview(review_id="nope", approve=True, reviewer="bob"), "not pending"),
             (ResolveReview(review_id=first.review_id, approve=True, reviewer="bob"), "already"),
             (ResolveReview(review_id=second.review_id, approve=True, reviewer="alice"), "alice"),
+            (ResolveReview(review_id=second.review_id, approve=True, reviewer=" ALICE"), "ALICE"),
             ({"review_id": second.review_id, "approve": "maybe", "reviewer": "bob"}, ""),
             ({"review_id": second.review_id, "approve": True}, ""),
             ({"review_id": second.review_id, "approve": True, "reviewer": "b", "x": 1}, ""),
@@ -447,6 +448,8 @@ async def test_keys_repeat_after_a_reset(dev_server: WorkflowEnvironment) -> Non
         )
         again = await client.get_workflow_handle(handle.id).result()
     assert again == first, "a reset re-runs with the same activity ids, and so the same keys"
+    # Because the reset run carries the first run's id as its first_execution_run_id:
+    assert all(f"/{handle.first_execution_run_id}/" in key for key in again)
 
 
 async def test_sensitive_fields_are_recorded_as_hashes(env: WorkflowEnvironment) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import pydantic
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
@@ -118,6 +120,50 @@ async def lookup(project_id: str) -> int:
     return len(project_id)
 
 
+class Reading(pydantic.BaseModel):
+    value: float
+
+
+class Loose(PolicyInput):
+    """A contract loose enough to hold values that are not JSON."""
+
+    amount: int = 1
+    data: bytes = b""
+    value: float = 0.0
+    anything: Any = None
+    readings: tuple[Reading, ...] = ()
+
+
+@agento.activity(
+    idempotency=Idempotency.IDEMPOTENT,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+async def accept(request: Loose) -> None:
+    EXECUTED.append(("accept", "", request.amount))
+
+
+def _circular() -> dict[str, object]:
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    return loop
+
+
+UNSERIALIZABLE: dict[str, Callable[[], Loose]] = {
+    "bytes that are not UTF-8": lambda: Loose(data=b"\xff\xfe"),
+    "NaN": lambda: Loose(value=float("nan")),
+    "infinity": lambda: Loose(value=float("inf")),
+    "minus infinity": lambda: Loose(value=float("-inf")),
+    "NaN in a nested model": lambda: Loose(readings=(Reading(value=float("nan")),)),
+    "an arbitrary object": lambda: Loose(anything=object()),
+    "raw bytes in an Any field": lambda: Loose(anything=b"\x80"),
+    "a lone surrogate": lambda: Loose(anything="\ud800"),
+    "a circular structure": lambda: Loose(anything=_circular()),
+}
+"""Requests a workflow can build that cannot become the same JSON on both sides."""
+
+
 GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [
     route,
     upsert,
@@ -127,6 +173,7 @@ GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [
     lookup,
     pay,
     clash,
+    accept,
 ]
 
 
@@ -244,7 +291,17 @@ class BypassWorkflow:
         return result
 
 
+@workflow.defn
+class UnserializableWorkflow:
+    @workflow.run
+    async def run(self, case: str) -> None:
+        await agento.execute_activity(
+            accept, UNSERIALIZABLE[case](), start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
 WORKFLOWS = [
+    UnserializableWorkflow,
     RouteWorkflow,
     ClashWorkflow,
     PayWorkflow,

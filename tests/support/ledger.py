@@ -126,3 +126,28 @@ class BookKeyedWorkflow:
 
 
 LEDGER_WORKFLOWS = [BookOnceWorkflow, BookKeyedWorkflow]
+
+
+@agento.activity(
+    idempotency=Idempotency.KEYED,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=LEDGER_ROUTE,
+    version="1.0.0",
+)
+async def refund(key: IdempotencyKey, request: Booking) -> str:
+    """Books at once and returns the key it booked with: a payee that deduplicates on it."""
+    async with httpx.AsyncClient(transport=agento.IdempotencyKeyTransport(key)) as client:
+        response = await client.post(
+            f"{request.ledger_url}/entries", json={"amount": request.amount}
+        )
+        response.raise_for_status()
+    return key
+
+
+@workflow.defn
+class RefundWorkflow:
+    @workflow.run
+    async def run(self, request: Booking) -> str:
+        return await agento.execute_activity(
+            refund, request, start_to_close_timeout=timedelta(seconds=10)
+        )
