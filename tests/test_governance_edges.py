@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import JsonValue
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
@@ -22,7 +21,6 @@ from temporalio.worker import Worker
 
 import agento
 from agento import (
-    Decision,
     EmbeddedEngine,
     MisdeclaredActivityError,
     OpaServerEngine,
@@ -32,7 +30,7 @@ from agento import (
     ReviewReason,
 )
 from agento._audit import DecisionFailed, DecisionRecorded, ReviewResolved, audit_report
-from agento.testing import governance_violations, server_binary
+from agento.testing import governance_violations
 from tests.policy.test_opa_engine import listing
 from tests.support.governed import (
     EXECUTED,
@@ -46,40 +44,14 @@ from tests.support.governed import (
     UnserializableWorkflow,
 )
 from tests.support.ledger import Booking, Ledger, RefundWorkflow, refund, running_ledger
-from tests.test_execution import FlakyEngine, failure_of, pending_reviews
+from tests.test_execution import FlakyEngine, failure_of, governed_client, pending_reviews
 
 RESOLVE = "agento.resolve_review"
 
 
-class CountingEngine:
-    """The embedded engine, counting how often it is asked."""
-
-    name = "embedded"
-
-    def __init__(self) -> None:
-        self.inner = EmbeddedEngine(POLICY_BUNDLE)
-        self.asked = 0
-
-    def policies(self) -> frozenset[str]:
-        return self.inner.policies()
-
-    async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
-        self.asked += 1
-        return await self.inner.decide(policy, document)
-
-
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server")
-    ) as env:
-        yield env
-
-
-def governed(env: WorkflowEnvironment, engine: Any, **options: Any) -> Client:
-    return Client(
-        env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine, **options)]
-    )
+@pytest.fixture
+def env(time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return time_skipping_env
 
 
 def worker(client: Client, task_queue: str, **options: Any) -> Worker:
@@ -89,6 +61,15 @@ def worker(client: Client, task_queue: str, **options: Any) -> Worker:
         workflows=WORKFLOWS,
         activities=agento.as_temporal_activities(*GOVERNED),
         **options,
+    )
+
+
+async def start_route(client: Client, task_queue: str, amount: int) -> WorkflowHandle[Any, str]:
+    return await client.start_workflow(
+        RouteWorkflow.run,
+        Transfer(project_id="p", amount=amount),
+        id=f"wf-{uuid.uuid4()}",
+        task_queue=task_queue,
     )
 
 
@@ -115,7 +96,7 @@ async def resolve(
 async def test_concurrent_resolutions_of_one_review_accept_exactly_one(
     dev_server: WorkflowEnvironment,
 ) -> None:
-    client = governed(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"race-{uuid.uuid4()}"
     pairs = [(True, False)] * 40 + [(True, True)] * 10 + [(False, False)] * 5
     async with worker(client, task_queue, max_concurrent_workflow_tasks=20):
@@ -192,15 +173,10 @@ async def doctored(
 async def test_governance_violations_flags_double_resolutions_and_runs_after_a_rejection(
     env: WorkflowEnvironment,
 ) -> None:
-    client = governed(env, EmbeddedEngine(POLICY_BUNDLE))
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"q-{uuid.uuid4()}"
     async with worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=150),
-            id=f"wf-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+        handle = await start_route(client, task_queue, amount=150)
         [review] = await pending_reviews(handle)
         await resolve(handle, review.review_id, approve=True, reviewer="bob")
         await handle.result()
@@ -234,7 +210,7 @@ async def test_a_reused_workflow_id_gets_new_keys_and_pays_again(
     env: WorkflowEnvironment, ledger: tuple[Ledger, str]
 ) -> None:
     book, url = ledger
-    client = governed(env, EmbeddedEngine(POLICY_BUNDLE))
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"q-{uuid.uuid4()}"
     workflow_id = f"refund-small-{uuid.uuid4()}"
     async with Worker(
@@ -278,7 +254,7 @@ def test_a_worker_refuses_to_start_when_the_opa_server_lacks_a_declared_policy(
         policies=lambda _: httpx.Response(200, json=listing("payments/transfer")),
     )
     with pytest.raises(MisdeclaredActivityError) as raised:
-        worker(governed(env, engine), f"q-{uuid.uuid4()}")
+        worker(governed_client(env, engine), f"q-{uuid.uuid4()}")
     unknown = {v.activity for v in raised.value.violations if v.rule.id == "agento-unknown-policy"}
     assert unknown == {
         "route",
@@ -299,7 +275,7 @@ def test_a_worker_refuses_to_start_when_the_opa_server_cannot_be_asked(
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(PolicyEngineUnavailable, match="the worker is not built"):
-        worker(governed(env, opa(data=down, policies=down)), f"q-{uuid.uuid4()}")
+        worker(governed_client(env, opa(data=down, policies=down)), f"q-{uuid.uuid4()}")
 
 
 async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
@@ -311,16 +287,11 @@ async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
         asked.append(request)  # the bundle was replaced after the worker started
         return httpx.Response(200, json={"decision_id": "d-1"})
 
-    client = governed(env, opa(data=undefined))
+    client = governed_client(env, opa(data=undefined))
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
     async with worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=10),
-            id=f"wf-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+        handle = await start_route(client, task_queue, amount=10)
         failure = await failure_of(handle)
     assert failure.type == "PolicyError"
     assert "defines nothing at 'agento/tests/route'" in failure.message
@@ -338,8 +309,8 @@ async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
 async def test_a_request_that_is_not_json_fails_the_run_before_asking(
     env: WorkflowEnvironment, case: str
 ) -> None:
-    engine = CountingEngine()
-    client = governed(env, engine)
+    engine = FlakyEngine(failures=0)  # the embedded engine, counting asks
+    client = governed_client(env, engine)
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
     async with worker(client, task_queue):
@@ -370,15 +341,10 @@ async def test_an_engine_unavailable_review_cites_the_failed_decision_step(
     env: WorkflowEnvironment,
 ) -> None:
     engine = FlakyEngine(failures=2)
-    client = governed(env, engine, decision_attempts=2)
+    client = governed_client(env, engine, decision_attempts=2)
     task_queue = f"q-{uuid.uuid4()}"
     async with worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=10),
-            id=f"wf-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+        handle = await start_route(client, task_queue, amount=10)
         [review] = await pending_reviews(handle)
         assert review.reason is ReviewReason.ENGINE_UNAVAILABLE
         assert review.opened_by == "agento-2-route-decision-1"
