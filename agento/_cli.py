@@ -15,6 +15,7 @@ from agento._declaration import GovernedActivity
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
 from agento._process import leave
+from agento._rego import CLOCK_BUILTIN
 from agento._validator import MisdeclaredActivityError, validate_activities
 from agento.rules import RULES, rules_markdown
 
@@ -130,6 +131,11 @@ def _policy_check(bundle: str) -> int:
     print(f"revision  {engine.bundle.revision}")
     for package in sorted(engine.bundle.packages):
         print(f"policy    {package}")
+    for package in sorted(engine.bundle.packages):
+        if calls := engine.analysis.nondeterministic(package):
+            print(f"not reproducible  {package}: {', '.join(sorted(calls))}")
+        if CLOCK_BUILTIN in engine.analysis.builtins.get(package, ()):
+            print(f"reads the clock   {package}: {CLOCK_BUILTIN} (replay pins it)")
     return 0
 
 

@@ -75,6 +75,9 @@ class Decision(pydantic.BaseModel):
     """For a deny: whether a human review may resolve it (else the workflow fails)."""
     evaluated_at: datetime
     evaluation_ms: float
+    nondeterministic: tuple[str, ...] = ()
+    """Built-ins the policy may call whose answers can change between evaluations
+    (``http.send``, ...): replay reports the decision as not reproducible rather than compare."""
 
 
 def policy_input(request: PolicyInput, context: DecisionContext) -> dict[str, JsonValue]:
@@ -166,6 +169,7 @@ def make_decision(
     evaluated_at: datetime,
     evaluation_ms: float,
     decision_id: str | None = None,
+    nondeterministic: tuple[str, ...] = (),
 ) -> Decision:
     verdict = interpret(result, error=error)
     return Decision(
@@ -182,6 +186,7 @@ def make_decision(
         recoverable=verdict.recoverable,
         evaluated_at=evaluated_at,
         evaluation_ms=evaluation_ms,
+        nondeterministic=nondeterministic,
     )
 
 

@@ -1,6 +1,7 @@
 """`EmbeddedEngine`: OPA bundles evaluated in-process by regopy (rego-cpp), no server needed.
 
-The one module that touches regopy. It guards the library's known hazards: some error results
+With `agento._regolib`, which loads rego-cpp in a link namespace of its own, the one module that
+touches regopy. It guards the library's known hazards: some error results
 arrive as non-JSON text with ``ok()`` true, reading a binding of an undefined result aborts the
 process (so results are only ever read as text), ``add_data_json`` accepts non-objects (bundles
 check ``data.json`` first), and errors are printed unless logging is off.
@@ -14,16 +15,31 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
-import regopy
 from pydantic import JsonValue
-from regopy import Input, Interpreter, LogLevel, RegoError
-from regopy import rego_shared as _native
 
 from agento._bundle import PolicyBundle
 from agento._decision import Decision, canonical_json, make_decision, now
 from agento._errors import BundleError, PolicyError
-from agento._rego import PolicyProblem, check_v1, location
+from agento._rego import (
+    CLOCK_BUILTIN,
+    RUNTIME_BUILTIN,
+    BundleAnalysis,
+    PolicyProblem,
+    analyse,
+    location,
+)
+from agento._regolib import (
+    Bundle,
+    Input,
+    Interpreter,
+    LogLevel,
+    NodeKind,
+    RegoError,
+    rego_version,
+)
+from agento._regolib import native as _native
 
 # rego-cpp's error nodes: `(error 6:m.rego|23|1 (errormsg 27:Invalid arithmetic operator)`.
 _ERROR = re.compile(
@@ -33,40 +49,80 @@ _ERROR = re.compile(
 )
 
 
+_ENTRYPOINTS = "agento__entrypoints"
+"""The package of the generated module through which every decision is asked."""
+
+
 class EmbeddedEngine:
     """Evaluates one bundle in-process: compiled once, then each decision from the compiled form.
 
-    Compilation refuses what OPA 1.x would refuse (v0 syntax, removed or unknown built-ins) with
-    located errors, as a `agento.BundleError`. Decisions are safe to ask from several threads and
-    tasks: the interpreter keeps the input as state, so a lock serializes evaluations (well under a
-    millisecond each). ``decide`` evaluates inline, without awaiting.
+    Compilation refuses what OPA 1.x would refuse (v0 syntax, removed or unknown built-ins) and
+    what the engine cannot represent (number literals beyond 64 bits), with located errors, as a
+    `agento.BundleError`. Built-in errors make an expression undefined, as in OPA by default.
+    Decisions are safe to ask from several threads and tasks: the interpreter keeps the input as
+    state, so a lock serializes evaluations (well under a millisecond each). ``decide``
+    evaluates inline, without awaiting.
+
+    Args:
+        bundle: The bundle (a directory, a ``.tar.gz``, or a loaded `agento.PolicyBundle`).
+        environment: What ``opa.runtime()`` shows policies: ``{"env": environment}``. Empty by
+            default: the worker's environment holds credentials, and a policy's result is
+            recorded in history.
+        reproducible: Refuse a bundle whose policies call built-ins whose answers can change
+            between evaluations (``http.send``, ``rand.intn``, ``uuid.rfc4122``, ...), so that
+            every decision replays. ``time.now_ns`` is allowed: replay pins the clock.
     """
 
     name = "embedded"
 
-    def __init__(self, bundle: PolicyBundle | str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        bundle: PolicyBundle | str | os.PathLike[str],
+        *,
+        environment: Mapping[str, str] | None = None,
+        reproducible: bool = False,
+    ) -> None:
         self.bundle = bundle if isinstance(bundle, PolicyBundle) else PolicyBundle.load(bundle)
-        self.version = f"rego-cpp {regopy.rego_version()}"
+        self.version = f"rego-cpp {rego_version()}"
         self._lock = threading.Lock()
         self._interpreter = Interpreter()
         self._interpreter.log_level = LogLevel.NONE
-        self._interpreter.strict_built_in_errors = True
+        self._interpreter.strict_built_in_errors = False  # OPA's default
+        self.analysis = self._check(reproducible)
+        self._runtime = canonical_json({"env": dict(environment or {})})
+        """What ``opa.runtime()`` answers, as Rego text: the environment given, nothing else."""
+        self._entrypoints = self._entrypoint_rules()
         self._compiled = self._compile()
 
-    def _compile(self) -> regopy.Bundle:
-        bundle, rego = self.bundle, self._interpreter
-        problems = [
-            problem
-            for name, source in bundle.modules.items()
-            for problem in check_v1(name, source, is_builtin=rego.is_builtin)
-        ]
+    def _check(self, reproducible: bool) -> BundleAnalysis:
+        bundle = self.bundle
+        analysis = analyse(bundle.modules, is_builtin=self._interpreter.is_builtin)
+        problems = list(analysis.problems)
+        if reproducible:
+            problems += [
+                PolicyProblem(
+                    bundle.source,
+                    1,
+                    1,
+                    f"policy {policy} calls {', '.join(sorted(calls))}, whose answers can change "
+                    "between evaluations: its decisions could not be replayed",
+                )
+                for policy in sorted(bundle.packages)
+                if (calls := analysis.nondeterministic(policy))
+            ]
         if problems:
             raise BundleError(f"bundle {bundle.source} is not OPA 1.x Rego", problems)
+        return analysis
+
+    def _compile(self) -> Bundle:
+        bundle, rego = self.bundle, self._interpreter
         try:
             for name, source in bundle.modules.items():
                 rego.add_module(name, source)
+            if self._wraps_runtime:
+                rego.add_module(f"{_ENTRYPOINTS}.rego", self._entrypoint_module())
             rego.add_data_json(json.dumps(dict(bundle.data)))
-            compiled = rego.build(None, sorted(bundle.packages))
+            compiled = rego.build(None, sorted(self._entrypoints.values()))
         except RegoError as e:
             raise BundleError(
                 f"bundle {bundle.source} does not compile", _problems(str(e), bundle)
@@ -75,6 +131,28 @@ class EmbeddedEngine:
             raise BundleError(f"bundle {bundle.source} does not compile")
         return compiled
 
+    @property
+    def _wraps_runtime(self) -> bool:
+        """Whether any policy reads ``opa.runtime``: only then is each asked through a rule
+        that replaces it (``with`` costs about 0.1 ms a decision)."""
+        return any(RUNTIME_BUILTIN in calls for calls in self.analysis.builtins.values())
+
+    def _entrypoint_rules(self) -> dict[str, str]:
+        """Policy path -> the entrypoint a decision queries."""
+        if not self._wraps_runtime:
+            return {policy: policy for policy in self.bundle.packages}
+        return {p: f"{_ENTRYPOINTS}/p{i}" for i, p in enumerate(sorted(self.bundle.packages))}
+
+    def _entrypoint_module(self) -> str:
+        """One rule per policy, evaluating it with ``opa.runtime`` replaced."""
+        runtime = self._runtime
+        rules = [
+            f"{rule.rsplit('/', 1)[1]} := x if {{\n"
+            f"\tx := {_reference(policy)} with opa.runtime as {runtime}\n}}"
+            for policy, rule in self._entrypoints.items()
+        ]
+        return f"package {_ENTRYPOINTS}\n\n" + "\n\n".join(rules) + "\n"
+
     def policies(self) -> frozenset[str]:
         """The bundle's packages."""
         return self.bundle.packages
@@ -82,8 +160,15 @@ class EmbeddedEngine:
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         return self.evaluate(policy, document)
 
-    def evaluate(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
-        """`decide`, synchronously."""
+    def evaluate(
+        self,
+        policy: str,
+        document: Mapping[str, JsonValue],
+        *,
+        clock: datetime | None = None,
+    ) -> Decision:
+        """`decide`, synchronously. With ``clock``, ``time.now_ns`` answers that instant: how
+        replay re-evaluates a decision as of its recorded evaluation time."""
         if policy not in self.bundle.packages:
             known = ", ".join(sorted(self.bundle.packages))
             raise PolicyError(
@@ -92,19 +177,29 @@ class EmbeddedEngine:
             )
         # The engine sees exactly the canonical document whose digest is recorded.
         exact: dict[str, JsonValue] = json.loads(canonical_json(document))
-        evaluated_at = now()
+        evaluated_at = clock or now()
+        pinned = clock is not None and CLOCK_BUILTIN in self.analysis.builtins.get(policy, ())
         start = time.perf_counter()
         with self._lock:
             self._interpreter.set_input(Input(exact))
-            output = _native.rego_bundle_query_entrypoint(
-                self._interpreter._impl, self._compiled._impl, policy
-            )
+            if not pinned:
+                output = _native.rego_bundle_query_entrypoint(
+                    self._interpreter._impl, self._compiled._impl, self._entrypoints[policy]
+                )
+            else:  # an ad-hoc query (it compiles, about 1 ms) to replace the clock
+                nanoseconds = (
+                    int(evaluated_at.timestamp()) * 10**9 + evaluated_at.microsecond * 1000
+                )
+                output = _native.rego_query(
+                    self._interpreter._impl,
+                    f"{_reference(policy)} with opa.runtime as {self._runtime} "
+                    f"with time.now_ns as {nanoseconds}",
+                )
             try:
-                ok, text = _native.rego_output_ok(output), _native.rego_output_string(output)
+                read = _read(output)
             finally:
                 _native.rego_free_output(output)
         elapsed_ms = (time.perf_counter() - start) * 1000
-        read = _read(ok, text)
         if read is None:
             raise PolicyError(f"policy {policy!r} is undefined in bundle {self.bundle.revision}")
         result, error = read
@@ -118,14 +213,23 @@ class EmbeddedEngine:
             engine_version=self.version,
             evaluated_at=evaluated_at,
             evaluation_ms=elapsed_ms,
+            nondeterministic=tuple(sorted(self.analysis.nondeterministic(policy))),
         )
 
 
-def _read(ok: bool, text: str) -> tuple[JsonValue, str | None] | None:
-    """(result, error) from regopy's output text, never trusting ``ok`` alone; ``None`` when
-    the document is undefined."""
-    if not ok:
-        return None, _first_message(text) or "evaluation error"
+def _reference(policy: str) -> str:
+    """``data.a.b.c`` for the policy path ``a/b/c``."""
+    return "data." + ".".join(policy.split("/"))
+
+
+def _read(output: object) -> tuple[JsonValue, str | None] | None:
+    """(result, error) from an output, never trusting ``ok`` alone; ``None`` when the document
+    is undefined."""
+    ok, text = _native.rego_output_ok(output), _native.rego_output_string(output)
+    if not ok or text.strip() == "<error>":
+        return None, "; ".join(_error_messages(output)) or _first_message(
+            text
+        ) or "evaluation error"
     if text.strip() == "undefined":
         return None
     try:
@@ -137,6 +241,28 @@ def _read(ok: bool, text: str) -> tuple[JsonValue, str | None] | None:
         return None, f"unexpected engine output {text.strip()[:200]}"
     result: JsonValue = expressions[0]
     return result, None
+
+
+def _error_messages(output: object) -> list[str]:
+    """``code: message`` of each error in an output's error sequence, as OPA words them."""
+    node = _native.rego_output_node(output)
+    if not node or _native.rego_node_type(node) is not NodeKind.ErrorSeq:
+        return []
+    messages = []
+    for i in range(_native.rego_node_size(node)):
+        error = _native.rego_node_get(node, i)
+        parts = {
+            _native.rego_node_type(child): _native.rego_node_value(child)
+            for child in (
+                _native.rego_node_get(error, j) for j in range(_native.rego_node_size(error))
+            )
+        }
+        message = parts.get(NodeKind.ErrorMessage, "")
+        code = parts.get(NodeKind.ErrorCode, "")
+        text = f"{code}: {message}" if code and message else message or code
+        if text and text not in messages:
+            messages.append(text)
+    return messages
 
 
 def _first_message(text: str) -> str | None:

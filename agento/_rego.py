@@ -1,16 +1,25 @@
-"""Reading Rego source just enough to hold it to OPA 1.x before the embedded engine sees it.
+"""Reading Rego as OPA 1.x does, as far as the embedded engine needs, before it sees the source.
 
 The embedded engine (rego-cpp) is more lenient than OPA 1.x: it accepts v0 forms such as a rule
 body without ``if`` and silently turns ``deny[msg] { ... }`` into an object. A bundle OPA 1.x
 would reject must be refused here, with a location, rather than evaluate differently in
-development and in production.
+development and in production; and a bundle OPA accepts must load.
+
+This is a parse of the module grammar (package, imports, rules: heads, values, ``if`` bodies,
+``else`` chains) over a tokenizer that knows strings, raw strings and comments. Expressions are
+read as alternating operands and operators, which is what tells a ``{`` that opens a set or object
+(``x in {1, 2}``) from one that opens a v0 body (``allow {``). It also collects what the engine
+needs to know: the functions each package defines, the built-ins each package calls (directly or
+through the packages it reads), and number literals the engine cannot represent.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,57 @@ class PolicyProblem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.row}:{self.column}: {self.message}"
+
+
+NONDETERMINISTIC_BUILTINS = frozenset(
+    {
+        "http.send",
+        "net.lookup_ip_addr",
+        "rand.intn",
+        "uuid.rfc4122",
+        "io.jwt.decode_verify",
+        "crypto.x509.parse_and_verify_certificates",
+        "crypto.x509.parse_and_verify_certificates_with_options",
+    }
+)
+"""Built-ins whose answer can change between two evaluations of the same input: the network,
+randomness, and checks that read the clock inside the engine (token and certificate expiry).
+``time.now_ns`` is not among them: replay pins it to the decision's recorded evaluation time."""
+
+CLOCK_BUILTIN = "time.now_ns"
+RUNTIME_BUILTIN = "opa.runtime"
+
+_REMOVED_BUILTINS = frozenset(
+    {
+        "any",
+        "all",
+        "re_match",
+        "set_diff",
+        "cast_array",
+        "cast_set",
+        "cast_string",
+        "cast_boolean",
+        "cast_null",
+        "cast_object",
+        "net.cidr_overlap",
+    }
+)
+"""Deprecated built-ins OPA 1.0 removed."""
+
+_V0_BODY = (
+    "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
+    "{ ... }` for a set, or `name[key] := value if { ... }` for an object"
+)
+_ONE_LINE_EVERY = (
+    "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
+    "parse it; write the body in braces, `name if { every ... }`"
+)
+_BINARY = frozenset(
+    {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
+)
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+_MAX_EXACT_INTEGER = 2**53
+_MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -42,32 +102,10 @@ _TOKEN = re.compile(
     | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<op>:=|==|!=|<=|>=|[{}()\[\].,;:=<>|&+\-*/%])
+    | (?P<other>.)
     """,
     re.VERBOSE,
 )
-_OPENERS = {"{": "}", "(": ")", "[": "]"}
-# OPA 1.0 removed these deprecated built-ins.
-_REMOVED_BUILTINS = frozenset(
-    {
-        "any",
-        "all",
-        "re_match",
-        "set_diff",
-        "cast_array",
-        "cast_set",
-        "cast_string",
-        "cast_boolean",
-        "cast_null",
-        "cast_object",
-        "net.cidr_overlap",
-    }
-)
-_KEYWORDS = frozenset(
-    {"package", "import", "default", "if", "else", "not", "some", "every", "in", "with", "as"}
-    | {"contains", "true", "false", "null"}
-)
-# A "{" at the top level that follows one of these opens a value (`x := {...}`), not a body.
-_VALUE_CONTEXT = frozenset({":=", "=", "==", "!=", ",", "(", "[", ":", "|", "&", "+", "-"})
 
 
 def _tokens(source: str) -> Iterator[_Token]:
@@ -90,79 +128,399 @@ def package_path(source: str) -> str | None:
     return m.group(1).replace(".", "/") if m else None
 
 
-def check_v1(file: str, source: str, *, is_builtin: Callable[[str], bool]) -> list[PolicyProblem]:
-    """Problems OPA 1.x would report and the embedded engine would let through."""
-    tokens = [t for t in _tokens(source)]
+@dataclass
+class _Module:
+    """What one module's parse found."""
+
+    package: str = ""
+    functions: set[str] = field(default_factory=set)
+    imports: set[str] = field(default_factory=set)
+    calls: list[tuple[str, int]] = field(default_factory=list)
+    reads: set[str] = field(default_factory=set)
+    """``data.a.b.c`` references, and imported ``data`` paths: packages this one may read."""
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BundleAnalysis:
+    """The problems OPA 1.x would report and the embedded engine would not, and the built-ins
+    each package may call when it is evaluated."""
+
+    problems: tuple[PolicyProblem, ...]
+    builtins: Mapping[str, frozenset[str]]
+    """Policy path (``a/b/c``) -> every built-in its evaluation may call, through the packages
+    it reads included."""
+
+    def nondeterministic(self, policy: str) -> frozenset[str]:
+        return self.builtins.get(policy, frozenset()) & NONDETERMINISTIC_BUILTINS
+
+
+def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) -> BundleAnalysis:
+    """Parse every module of a bundle and check it against OPA 1.x."""
+    parsed = {name: _Parser(source).module() for name, source in modules.items()}
+    functions: dict[str, set[str]] = {}
+    for module in parsed.values():
+        functions.setdefault(module.package, set()).update(module.functions)
     problems: list[PolicyProblem] = []
-
-    def problem(offset: int, message: str) -> None:
-        problems.append(PolicyProblem(file, *location(source, offset), message))
-
-    depth = 0
-    previous: _Token | None = None
-    statement_start = True
-    defined: set[str] = set()
-    imported: set[str] = set()
-    calls: list[tuple[str, int]] = []
-    for i, token in enumerate(tokens):
-        if token.kind == "newline":
-            statement_start = depth == 0
-            continue
-        if depth == 0 and token.text == "{" and previous is not None:
-            body_follows_head = previous.text not in _VALUE_CONTEXT and previous.text != "if"
-            if body_follows_head and previous.kind in ("name", "op", "string"):
-                problem(
-                    token.offset,
-                    "rule body without `if` (OPA v0 syntax): write `name if { ... }`, "
-                    "`name contains value if { ... }` for a set, or `name[key] := value if "
-                    "{ ... }` for an object",
+    called: dict[str, set[str]] = {}
+    reads: dict[str, set[str]] = {}
+    for name, module in parsed.items():
+        source = modules[name]
+        found = list(module.problems)
+        builtins = called.setdefault(module.package, set())
+        reads.setdefault(module.package, set()).update(module.reads)
+        for call, offset in module.calls:
+            root = call.split(".")[0]
+            if call in _REMOVED_BUILTINS:
+                found.append((offset, f"built-in `{call}` was removed in OPA 1.0"))
+            elif (
+                call in functions.get(module.package, ())
+                or root in module.imports
+                or root in ("data", "input")
+            ):
+                continue
+            elif is_builtin(call):
+                builtins.add(call)
+            else:
+                found.append(
+                    (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
-        if token.kind == "name" and token.text == "import" and statement_start:
-            alias = _import_alias(tokens, i)
-            if alias:
-                imported.add(alias)
-        if token.kind == "name" and (previous is None or previous.text != "."):
-            name, end = _dotted(tokens, i)
-            if end < len(tokens) and tokens[end].text == "(":
-                if depth == 0 and statement_start:
-                    defined.add(name)
+        problems += [
+            PolicyProblem(name, *location(source, offset), message)
+            for offset, message in sorted(found)
+        ]
+    return BundleAnalysis(tuple(problems), _closure(called, reads))
+
+
+def _closure(called: dict[str, set[str]], reads: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Each package's built-ins, with those of every package it reads (``data.x.y`` refs)."""
+    packages = set(called)
+
+    def read_packages(package: str) -> set[str]:
+        targets = set()
+        for ref in reads.get(package, ()):
+            parts = ref.split(".")[1:]  # drop "data"
+            targets |= {
+                p
+                for p in packages
+                if p.split("/") == parts[: len(p.split("/"))] or parts == p.split("/")[: len(parts)]
+            }
+        return targets
+
+    result = {}
+    for package in packages:
+        seen, todo, builtins = {package}, [package], set()
+        while todo:
+            current = todo.pop()
+            builtins |= called.get(current, set())
+            for target in read_packages(current) - seen:
+                seen.add(target)
+                todo.append(target)
+        result[package] = frozenset(builtins)
+    return result
+
+
+class _Parser:
+    """Recursive descent over one module's tokens; lenient where rego-cpp will report a syntax
+    error itself, exact where OPA 1.x and rego-cpp disagree."""
+
+    def __init__(self, source: str) -> None:
+        self.tokens = list(_tokens(source))
+        self.pos = 0
+        self.found = _Module()
+
+    # -- the token stream
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def at(self, *texts: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind != "string" and token.text in texts
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def skip_newlines(self) -> None:
+        while (token := self.peek()) is not None and token.kind == "newline":
+            self.pos += 1
+
+    def skip_line(self) -> None:
+        """Past the rest of a statement rego-cpp will complain about anyway."""
+        depth = 0
+        while (token := self.peek()) is not None:
+            if token.kind == "newline" and depth == 0:
+                return
+            if token.text in _CLOSERS:
+                depth += 1
+            elif token.text in _CLOSERS.values():
+                depth = max(depth - 1, 0)
+            self.pos += 1
+
+    # -- the module grammar
+
+    def module(self) -> _Module:
+        while True:
+            self.skip_newlines()
+            token = self.peek()
+            if token is None:
+                return self.found
+            if token.text == "package":
+                self.advance()
+                self.found.package = "/".join(self.dotted_name())
+            elif token.text == "import":
+                self.import_()
+            else:
+                self.rule()
+            if (token := self.peek()) is not None and token.kind != "newline":
+                self.skip_line()
+
+    def dotted_name(self) -> list[str]:
+        parts = []
+        while (token := self.peek()) is not None and token.kind in ("name", "string"):
+            parts.append(token.text.strip('"'))
+            self.advance()
+            if self.at("."):
+                self.advance()
+            elif self.at("["):
+                self.advance()
+                continue
+            elif self.at("]"):
+                self.advance()
+                if self.at("."):
+                    self.advance()
+            else:
+                break
+        return parts
+
+    def import_(self) -> None:
+        self.advance()
+        path = self.dotted_name()
+        if self.at("as"):
+            self.advance()
+            self.found.imports.add(self.advance().text)
+        elif path:
+            self.found.imports.add(path[-1])
+        if path and path[0] == "data":
+            self.found.reads.add(".".join(path))
+
+    def rule(self) -> None:
+        default = self.at("default")
+        if default:
+            self.advance()
+        name = self.rule_ref()
+        if self.at("("):
+            self.group()
+            if name:
+                self.found.functions.add(name)
+        if self.at("contains"):
+            self.advance()
+            self.expression(stops=("if",))
+        if self.at(":=", "="):
+            self.advance()
+            self.expression(stops=("if", "else"))
+        if not default:
+            self.bodies()
+
+    def bodies(self) -> None:
+        """``if`` bodies (a block or one literal) and the ``else`` chain; a bare block is v0."""
+        while True:
+            if self.at("if"):
+                self.advance()
+                self.skip_newlines()
+                if self.at("{"):
+                    self.block()
                 else:
-                    calls.append((name, token.offset))
-        if token.text in _OPENERS:
-            depth += 1
-        elif token.text in _OPENERS.values():
-            depth = max(depth - 1, 0)
-        statement_start = False
-        previous = token
+                    if (token := self.peek()) is not None and token.text == "every":
+                        self.found.problems.append((token.offset, _ONE_LINE_EVERY))
+                    self.expression(stops=("else",))
+            elif (token := self.peek()) is not None and token.text == "{":
+                self.found.problems.append((token.offset, _V0_BODY))
+                self.block()
+            mark = self.pos
+            self.skip_newlines()
+            if not self.at("else"):
+                self.pos = mark
+                return
+            self.advance()
+            if self.at(":=", "="):
+                self.advance()
+                self.expression(stops=("if", "else"))
 
-    for name, offset in calls:
-        root = name.split(".")[0]
-        if name in _REMOVED_BUILTINS:
-            problem(offset, f"built-in `{name}` was removed in OPA 1.0")
-        elif (
-            name not in defined
-            and root not in imported
-            and root not in _KEYWORDS
-            and root not in ("data", "input")
-            and not is_builtin(name)
-        ):
-            problem(offset, f"unknown function `{name}`: not a built-in and not defined here")
-    return problems
+    def rule_ref(self) -> str | None:
+        """A rule head's reference; its name as a function would be called (``foo.bar`` for
+        ``foo["bar"]``), or ``None`` when a key is not a constant."""
+        token = self.peek()
+        if token is None or token.kind != "name":
+            return None
+        parts = [self.advance().text]
+        constant = True
+        while True:
+            if self.at(".") and self.pos + 1 < len(self.tokens):
+                self.advance()
+                parts.append(self.advance().text)
+            elif self.at("["):
+                inner = self.group()
+                if len(inner) == 1 and inner[0].kind == "string":
+                    parts.append(inner[0].text[1:-1])
+                else:
+                    constant = False
+            else:
+                return ".".join(parts) if constant else None
+
+    # -- expressions, as alternating operands and operators
+
+    def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
+        expect_operand = True
+        while (token := self.peek()) is not None:
+            if token.kind == "newline":
+                if expect_operand or in_group:
+                    self.advance()
+                    continue
+                return
+            if token.kind != "string" and token.text in stops:
+                return
+            if expect_operand:
+                expect_operand = self.operand(token)
+            elif token.text == "{":
+                return  # after an operand a brace opens a body, not a value
+            elif token.text in _BINARY or token.text in (",", ":", ";"):
+                self.advance()
+                expect_operand = True
+            elif token.text == "with":
+                self.advance()
+                self.reference()
+                if self.at("as"):
+                    self.advance()
+                expect_operand = True
+            else:
+                return
+
+    def operand(self, token: _Token) -> bool:
+        """Read one operand (or a prefix of one); whether an operand is still expected."""
+        if token.text in ("not", "-"):
+            self.advance()
+            return True
+        if token.text == "some":
+            self.advance()
+            return True
+        if token.text == "every":
+            self.every()
+            return False
+        if token.text in _CLOSERS:
+            self.group()
+            self.postfix(None)
+            return False
+        if token.kind == "number":
+            self.number(self.advance())
+            return False
+        if token.kind == "name":
+            self.reference()
+            return False
+        self.advance()  # a string, or something rego-cpp will reject
+        return False
+
+    def reference(self) -> None:
+        """A variable or reference, a call if parentheses follow."""
+        head = self.advance()
+        parts: list[str] | None = [head.text]
+        while True:
+            if self.at(".") and self.pos + 1 < len(self.tokens):
+                self.advance()
+                part = self.advance().text
+                parts = [*parts, part] if parts is not None else None
+            elif self.at("["):
+                inner = self.group()
+                constant = len(inner) == 1 and inner[0].kind == "string"
+                parts = [*parts, inner[0].text[1:-1]] if parts is not None and constant else None
+            else:
+                break
+        if parts is not None and parts[0] == "data":
+            self.found.reads.add(".".join(parts))
+        self.postfix(".".join(parts) if parts is not None else None, head.offset)
+
+    def postfix(self, name: str | None, offset: int = 0) -> None:
+        if not self.at("("):
+            return
+        arguments = self.group()
+        if name is not None and not (name == "set" and not arguments):  # set() is the empty set
+            self.found.calls.append((name, offset))
+        while self.at(".", "["):  # f(x).y, f(x)[0]
+            if self.at("."):
+                self.advance()
+                self.advance()
+            else:
+                self.group()
+
+    def every(self) -> None:
+        self.advance()
+        while not self.at("in", "{") and self.peek() is not None and not self.at_newline():
+            self.advance()
+        if self.at("in"):
+            self.advance()
+            self.expression(stops=())
+        if self.at("{"):
+            self.block()
+
+    def at_newline(self) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "newline"
+
+    def group(self) -> list[_Token]:
+        """A bracketed group, its contents read as expressions; the tokens it held."""
+        opener = self.advance()
+        closer = _CLOSERS[opener.text]
+        start = self.pos
+        while self.peek() is not None and not self.at(closer):
+            before = self.pos
+            self.expression(stops=(closer, "|"), in_group=True)
+            if self.at("|") or self.pos == before:
+                self.advance()
+        inner = self.tokens[start : self.pos]
+        if self.peek() is not None:
+            self.advance()
+        return [t for t in inner if t.kind != "newline"]
+
+    def block(self) -> None:
+        """``{ literal (newline|;) literal ... }``"""
+        self.advance()
+        while (token := self.peek()) is not None and not self.at("}"):
+            if token.kind == "newline" or token.text == ";":
+                self.advance()
+                continue
+            before = self.pos
+            self.expression(stops=("}", ";"))
+            if self.pos == before:
+                self.advance()
+        if self.peek() is not None:
+            self.advance()
+
+    def number(self, token: _Token) -> None:
+        problem = unrepresentable(token.text)
+        if problem:
+            self.found.problems.append((token.offset, problem))
 
 
-def _dotted(tokens: list[_Token], start: int) -> tuple[str, int]:
-    """The dotted name starting at ``start`` (``net.cidr_contains``) and the index after it."""
-    parts = [tokens[start].text]
-    i = start + 1
-    while i + 1 < len(tokens) and tokens[i].text == "." and tokens[i + 1].kind == "name":
-        parts.append(tokens[i + 1].text)
-        i += 2
-    return ".".join(parts), i
-
-
-def _import_alias(tokens: list[_Token], start: int) -> str | None:
-    """The name an ``import data.lib.x [as y]`` binds."""
-    path, end = _dotted(tokens, start + 1)
-    if end + 1 < len(tokens) and tokens[end].text == "as":
-        return tokens[end + 1].text
-    return path.rsplit(".", 1)[-1]
+def unrepresentable(literal: str) -> str | None:
+    """Why the embedded engine cannot hold a number literal exactly (64-bit integers and IEEE
+    doubles, where OPA computes with arbitrary precision); ``None`` when it can."""
+    try:
+        value = Decimal(literal)
+    except InvalidOperation:
+        return None
+    if literal.isdigit():
+        if value <= _MAX_INT64:
+            return None
+        return f"number {literal} is beyond the embedded engine's 64-bit integers"
+    as_float = float(literal)
+    if math.isinf(as_float):
+        return f"number {literal} is beyond the embedded engine's 64-bit floats"
+    integral = value == value.to_integral_value()
+    if integral and abs(value) > _MAX_EXACT_INTEGER and Decimal(as_float) != value:
+        return (
+            f"number {literal} is an integer the embedded engine would hold as "
+            f"{Decimal(as_float):f}: write it within ±2^53, or as a string"
+        )
+    return None

@@ -50,11 +50,12 @@ def replay_decisions(
             )
         engine = engines.setdefault(d.bundle_revision, EmbeddedEngine(bundles[d.bundle_revision]))
         recorded = (d.allow, d.reasons)
-        problem = _unreplayable(d)
+        problem = _unreplayable(d, engine)
         if problem:
             replayed.append(_replayed(entry.event_id, d, "not_replayable", None, problem))
             continue
-        again = engine.evaluate(d.policy, d.input)
+        # As of the recorded evaluation time: a policy reading time.now_ns sees that instant.
+        again = engine.evaluate(d.policy, d.input, clock=d.evaluated_at)
         result = (again.allow, again.reasons)
         verdict: Literal["identical", "different"] = (
             "identical" if result == recorded else "different"
@@ -63,7 +64,10 @@ def replay_decisions(
     return replayed
 
 
-def _unreplayable(d: Decision) -> str | None:
+def _unreplayable(d: Decision, engine: EmbeddedEngine) -> str | None:
+    calls = sorted(set(d.nondeterministic) | engine.analysis.nondeterministic(d.policy))
+    if calls:
+        return f"not reproducible: the policy calls {', '.join(calls)}"
     if d.input_redacted:
         return f"input recorded with redacted fields: {', '.join(d.input_redacted)}"
     if not d.input_complete:
@@ -135,11 +139,11 @@ def impact(reports: Iterable[AuditReport], candidate: EmbeddedEngine) -> ImpactR
         for entry in report.decisions:
             d = entry.decision
             decisions += 1
-            if d.policy not in candidate.bundle.packages or _unreplayable(d):
+            if d.policy not in candidate.bundle.packages or _unreplayable(d, candidate):
                 not_evaluated += 1
                 continue
             totals[d.policy, report.workflow_type] += 1
-            again = candidate.evaluate(d.policy, d.input)
+            again = candidate.evaluate(d.policy, d.input, clock=d.evaluated_at)
             recorded, proposed = (d.allow, d.reasons), (again.allow, again.reasons)
             if recorded == proposed:
                 continue

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from pydantic import JsonValue
-from regopy import Interpreter, LogLevel
 
 from agento import EmbeddedEngine
+from agento._regolib import Interpreter, LogLevel  # regopy as agento loads it
 
 BUNDLE = Path(__file__).parents[1] / "examples" / "commissioning" / "policy"
 ROUTING = "agento/commissioning/routing"

@@ -38,10 +38,28 @@ def test_anything_but_boolean_true_denies(tmp_path: Path, body: str, reasons: ob
     assert decision.reasons == reasons
 
 
-def test_evaluation_error_denies_with_the_error(tmp_path: Path) -> None:
-    decision = decide(tmp_path, "allow if 1 / input.zero > 0", {"zero": 0})
+def test_evaluation_error_denies_with_the_engines_message(tmp_path: Path) -> None:
+    # Two values for a complete rule is an error in OPA too (not an undefined).
+    decision = decide(tmp_path, "allow := true if input.a\nallow := false if input.a", {"a": 1})
     assert decision.allow is False
-    assert decision.reasons[0].startswith("policy evaluation failed")
+    assert decision.reasons == (
+        "policy evaluation failed: "
+        "eval_conflict_error: complete rules must not produce multiple outputs",
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "allow if 1 / input.zero > 0",  # divide by zero
+        'allow if strings.any_prefix_match(5, "a")',  # a built-in given the wrong type
+    ],
+)
+def test_a_built_in_error_is_undefined_as_in_opa(tmp_path: Path, body: str) -> None:
+    # OPA evaluates with strict built-in errors off by default: the expression is undefined.
+    decision = decide(tmp_path, f'{body}\nreason contains "went on" if true', {"zero": 0})
+    assert decision.allow is False
+    assert decision.reasons == ("went on", "policy result has no allow")
 
 
 @pytest.mark.parametrize(

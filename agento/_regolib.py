@@ -1,0 +1,96 @@
+"""regopy, with rego-cpp's native library loaded where other extension modules cannot disturb it.
+
+regopy's ``librego_shared.so`` carries its own copies of C++ runtime functions (its allocator's
+``operator new``/``delete``, parts of libstdc++) with default visibility. When libstdc++ is loaded
+*before* it, as protobuf's upb extension does in every process that imports temporalio, libstdc++
+has already bound its internal calls to its own copies while rego-cpp binds to its own: memory
+allocated on one side is freed on the other. The first policy that names a time zone
+(``time.date([ns, "UTC"])``) then aborts the process with "double free or corruption", taking the
+worker and every run on it down.
+
+Loaded with ``dlmopen`` into a link namespace of its own, the library gets a private libstdc++
+relocated against it, as in a process that loaded regopy first. regopy loads its library once, at
+import, through ``ctypes.cdll.LoadLibrary``; this module imports regopy with that one call answered
+by the isolated copy. The library must never be loaded twice (two copies of its allocator in one
+process crash), so when regopy was imported before agento, or ``dlmopen`` does not exist (not
+glibc), regopy is used as it was loaded.
+
+agento imports regopy only through this module.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+_LM_ID_NEWLM = -1
+_log = logging.getLogger("agento")
+
+
+def _isolated_library() -> ctypes.CDLL | None:
+    spec = importlib.util.find_spec("regopy")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).parent / "librego_shared.so"
+    dlmopen = getattr(ctypes.CDLL(None), "dlmopen", None)
+    if dlmopen is None or not path.exists():
+        return None
+    dlmopen.restype = ctypes.c_void_p
+    dlmopen.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_int]
+    handle = dlmopen(_LM_ID_NEWLM, os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)
+    return ctypes.CDLL(str(path), handle=handle) if handle else None
+
+
+def _import_isolated() -> bool:
+    """Import regopy with its library in a namespace of its own; whether that happened."""
+    if "regopy.rego_shared" in sys.modules:
+        _log.warning(
+            "regopy was imported before agento: rego-cpp shares this process's libstdc++, and a "
+            "policy naming a time zone can abort it. Import agento first."
+        )
+        return False
+    library = _isolated_library()
+    if library is None:
+        return False
+    load = ctypes.cdll.LoadLibrary
+
+    def load_isolated(name: str) -> ctypes.CDLL:
+        return library if Path(name).name == "librego_shared.so" else load(name)
+
+    ctypes.cdll.LoadLibrary = load_isolated  # type: ignore[method-assign]
+    try:
+        import regopy.rego_shared  # noqa: F401 (loads the library, through the line above)
+    finally:
+        ctypes.cdll.LoadLibrary = load  # type: ignore[method-assign]
+    return True
+
+
+ISOLATED = _import_isolated()
+"""Whether rego-cpp runs in a link namespace of its own."""
+
+from regopy import (  # noqa: E402
+    Bundle,
+    Input,
+    Interpreter,
+    LogLevel,
+    NodeKind,
+    RegoError,
+    rego_version,
+)
+from regopy import rego_shared as native  # noqa: E402
+
+__all__ = [
+    "ISOLATED",
+    "Bundle",
+    "Input",
+    "Interpreter",
+    "LogLevel",
+    "NodeKind",
+    "RegoError",
+    "native",
+    "rego_version",
+]

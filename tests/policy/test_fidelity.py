@@ -1,0 +1,315 @@
+"""The embedded engine against OPA 1.x: what it loads and refuses, the answers it gives (time
+zones included, in a process where temporalio is loaded), what policies can see of the worker,
+and which decisions replay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import temporalio.api.common.v1  # noqa: F401 (libstdc++ loaded first, as in every worker)
+from pydantic import JsonValue
+
+from agento import BundleError, EmbeddedEngine
+from agento._audit import AuditReport, DecisionRecorded
+from agento._replay import replay_decisions
+from tests.policy.bundles import write_bundle
+
+ROOT = Path(__file__).parents[2]
+
+# OPA 1.x constructs from OPA's policy reference, each with the document OPA evaluates it to.
+CONSTRUCTS: dict[str, tuple[str, dict[str, JsonValue], JsonValue]] = {
+    "set literal in a one-line body": (
+        'allow if input.channel in {"email", "sms"}',
+        {"channel": "sms"},
+        {"allow": True},
+    ),
+    "negated membership in a set literal": (
+        'allow if not input.channel in {"fax"}',
+        {"channel": "email"},
+        {"allow": True},
+    ),
+    "every in a body": (
+        "allow if {\n\tevery x in input.xs { x > 0 }\n}",
+        {"xs": [1, 2]},
+        {"allow": True},
+    ),
+    "every over a literal domain": (
+        "allow if {\n\tevery x in {1, 2} { x > 0 }\n}",
+        {},
+        {"allow": True},
+    ),
+    "multi-value rule with a set literal": (
+        "q contains {1, 2}",
+        {},
+        {"q": [[1, 2]]},
+    ),
+    "object literal value and comprehension": (
+        'limits := {"max": 3}\nsquares := {x: y | some x in input.xs; y := x * x}',
+        {"xs": [2]},
+        {"limits": {"max": 3}, "squares": {"2": 4}},
+    ),
+    "array and set comprehensions in a body": (
+        "evens := [x | some x in input.xs; x % 2 == 0]\n"
+        "odd := {x | some x in input.xs; x % 2 == 1}",
+        {"xs": [1, 2, 3, 4]},
+        {"evens": [2, 4], "odd": [1, 3]},
+    ),
+    "contains with an if body": (
+        'deny contains msg if {\n\tsome x in input.xs\n\tx > 2\n\tmsg := sprintf("%d", [x])\n}',
+        {"xs": [1, 3]},
+        {"deny": ["3"]},
+    ),
+    "else chain": (
+        'grade := "a" if input.n > 90\nelse := "b" if input.n > 80\nelse := "c"',
+        {"n": 85},
+        {"grade": "b"},
+    ),
+    "else with bodies": (
+        'size := "big" if {\n\tinput.n > 10\n} else := "small" if {\n\tinput.n >= 0\n}',
+        {"n": 3},
+        {"size": "small"},
+    ),
+    "function defined only by a default": (
+        "default f(_) := 1\nallow if f(7) == 1",
+        {},
+        {"allow": True},
+    ),
+    "function with a default and a body": (
+        "default double(_) := 0\ndouble(x) := y if {\n\ty := x * 2\n}\nfour := double(2)",
+        {},
+        {"four": 4},
+    ),
+    "function with a ref head": (
+        'foo["bar"](x) := x + 1\nthree := foo.bar(2)',
+        {},
+        {"foo": {}, "three": 3},
+    ),
+    "ref head rules": (
+        'fruit.apple.color := "red"\nfruit.banana.color := "yellow"',
+        {},
+        {"fruit": {"apple": {"color": "red"}, "banana": {"color": "yellow"}}},
+    ),
+    "empty set": (
+        "none := set()\nempty if count(none) == 0",
+        {},
+        {"empty": True, "none": []},
+    ),
+    "with replacing input and a built-in": (
+        "inner if input.x == 1\n"
+        'mocked if inner with input as {"x": 1}\n'
+        "clock := t if {\n\tt := time.now_ns() with time.now_ns as 5\n}",
+        {"x": 2},
+        {"clock": 5, "mocked": True},
+    ),
+    "strings holding braces and hashes": (
+        'note := "x { y } # not a comment"\nraw := `a {\n# b }`',
+        {},
+        {"note": "x { y } # not a comment", "raw": "a {\n# b }"},
+    ),
+    "some in a body, and a semicolon": (
+        "found if {\n\tsome i, x in input.xs; x == 2; i == 1\n}",
+        {"xs": [1, 2]},
+        {"found": True},
+    ),
+    "import rego.v1 and future keywords": (
+        "import rego.v1\nimport future.keywords.in\nallow if 1 in [1]",
+        {},
+        {"allow": True},
+    ),
+    "multi-line expressions in brackets": (
+        "total := sum([\n\t1,\n\t2,\n])",
+        {},
+        {"total": 3},
+    ),
+}
+
+V0_FORMS = {
+    "body without if": "allow {\n\ttrue\n}",
+    "partial set, v0": 'deny[msg] {\n\tmsg := "no"\n}',
+    "function body without if": "f(x) {\n\tx > 1\n}",
+    "value with a v0 body": "p = 1 {\n\ttrue\n}",
+    "else with a v0 body": "p := 1 if {\n\tfalse\n} else := 2 {\n\ttrue\n}",
+}
+
+
+def engine_for(tmp_path: Path, body: str, **options: Any) -> EmbeddedEngine:
+    return EmbeddedEngine(write_bundle(tmp_path, {"p.rego": f"package p\n\n{body}\n"}), **options)
+
+
+@pytest.mark.parametrize("construct", list(CONSTRUCTS))
+def test_opa_1_constructs_load_and_give_opas_answer(tmp_path: Path, construct: str) -> None:
+    body, document, expected = CONSTRUCTS[construct]
+    assert engine_for(tmp_path, body).evaluate("p", document).result == expected
+
+
+@pytest.mark.parametrize("form", list(V0_FORMS))
+def test_v0_forms_are_refused_with_a_location(tmp_path: Path, form: str) -> None:
+    with pytest.raises(BundleError) as raised:
+        engine_for(tmp_path, V0_FORMS[form])
+    [problem] = raised.value.problems
+    assert problem.message.startswith("rule body without `if` (OPA v0 syntax)")
+    assert problem.row >= 3
+
+
+@pytest.mark.parametrize(
+    ("literal", "message"),
+    [
+        ("1e400", "beyond the embedded engine's 64-bit floats"),
+        ("1e30", "would hold as 1000000000000000019884624838656"),
+        ("99999999999999999999", "beyond the embedded engine's 64-bit integers"),
+    ],
+)
+def test_numbers_the_engine_cannot_hold_are_refused_at_load(
+    tmp_path: Path, literal: str, message: str
+) -> None:
+    with pytest.raises(BundleError) as raised:
+        engine_for(tmp_path, f"x := {literal} + 1")
+    [problem] = raised.value.problems
+    assert (problem.row, problem.column) == (3, 6)
+    assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("allow if every x in input.xs { x > 0 }", "`every` as a one-line rule body"),
+        ("squares := {x: x * x | some x in input.xs}", "Invalid collection"),
+    ],
+)
+def test_what_opa_accepts_and_rego_cpp_cannot_parse_is_a_located_load_error(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(BundleError) as raised:
+        engine_for(tmp_path, body)
+    [problem] = raised.value.problems
+    assert problem.row == 3
+    assert message in problem.message
+
+
+def test_numbers_it_holds_load(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, "a := 1e3\nb := 0.25\nc := 9223372036854775807\nd := 1.5e-3")
+    assert engine.evaluate("p", {}).result == {
+        "a": 1000,
+        "b": 0.25,
+        "c": 9223372036854775807,
+        "d": 0.0015,
+    }
+
+
+# Time zones: the built-ins that aborted a worker, checked against Python's zone database.
+INSTANTS = [1517832000000000000, 1711846800000000000, 1730595600000000000]  # around DST changes
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "Pacific/Kiritimati", "Asia/Kolkata"]
+
+
+def test_time_zone_built_ins_give_opas_answers(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path,
+        "date := time.date([input.ns, input.zone])\n"
+        "clock := time.clock([input.ns, input.zone])\n"
+        "weekday := time.weekday([input.ns, input.zone])",
+    )
+    for ns in INSTANTS:
+        for zone in ZONES:
+            local = datetime.fromtimestamp(ns / 1e9, tz=UTC).astimezone(ZoneInfo(zone))
+            assert engine.evaluate("p", {"ns": ns, "zone": zone}).result == {
+                "date": [local.year, local.month, local.day],
+                "clock": [local.hour, local.minute, local.second],
+                "weekday": local.strftime("%A"),
+            }, (ns, zone)
+
+
+def test_agento_policy_eval_survives_a_time_zone(tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "b", {"p.rego": 'package p\n\nd := time.date([0, "UTC"])\n'})
+    document = tmp_path / "input.json"
+    document.write_text("{}")
+    command = ["policy", "eval", str(bundle), "--path", "p", "--input", str(document), "--json"]
+    run = subprocess.run(
+        [sys.executable, "-m", "agento", *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"d": [\n      1970,\n      1,\n      1\n    ]' in run.stdout
+
+
+def test_regopy_imported_first_is_said_loudly() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", "import regopy, agento._regolib as r; print(r.ISOLATED)"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.stdout.strip() == "False"
+    assert "regopy was imported before agento" in run.stderr
+
+
+# What a policy can see of the worker.
+
+
+def test_opa_runtime_shows_no_environment_by_default(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, "runtime := opa.runtime()")
+    assert engine.evaluate("p", {}).result == {"runtime": {"env": {}}}
+    shown = engine_for(tmp_path / "b", "runtime := opa.runtime()", environment={"SITE": "x"})
+    assert shown.evaluate("p", {}).result == {"runtime": {"env": {"SITE": "x"}}}
+
+
+# Decisions that replay, and those that cannot.
+
+
+def report(*decisions: object) -> AuditReport:
+    return AuditReport(
+        workflow_id="wf",
+        workflow_type="T",
+        entries=[
+            DecisionRecorded(event_id=i, time=datetime.now(UTC), decision=d)  # type: ignore[arg-type]
+            for i, d in enumerate(decisions, start=1)
+        ],
+    )
+
+
+def test_a_time_dependent_decision_replays_with_the_clock_pinned(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, "now := time.now_ns()\nallow if time.now_ns() > 0")
+    decision = engine.evaluate("p", {})
+    assert decision.nondeterministic == (), "the clock is pinned at replay: not marked"
+    [replayed] = replay_decisions(report(decision), {engine.bundle.revision: engine.bundle})
+    assert replayed.verdict == "identical"
+    again = engine.evaluate("p", {}, clock=decision.evaluated_at)
+    expected = int(decision.evaluated_at.timestamp()) * 10**9
+    assert again.result["now"] == expected + decision.evaluated_at.microsecond * 1000  # type: ignore[call-overload,index]
+
+
+def test_nondeterministic_built_ins_are_marked_listed_and_refusable(tmp_path: Path) -> None:
+    body = 'import data.p.lib\nallow if lib.coin == 1\nid := uuid.rfc4122("x")'
+    files = {
+        "p.rego": f"package p\n\n{body}\n",
+        "lib.rego": 'package p.lib\n\ncoin := rand.intn("c", 2)\n',
+    }
+    engine = EmbeddedEngine(write_bundle(tmp_path, files))
+    decision = engine.evaluate("p", {})
+    assert decision.nondeterministic == ("rand.intn", "uuid.rfc4122"), "through the import too"
+    [replayed] = replay_decisions(report(decision), {engine.bundle.revision: engine.bundle})
+    assert replayed.verdict == "not_replayable"
+    assert replayed.note == "not reproducible: the policy calls rand.intn, uuid.rfc4122"
+    with pytest.raises(
+        BundleError, match=r"calls rand\.intn, uuid\.rfc4122, whose answers can change"
+    ):
+        EmbeddedEngine(write_bundle(tmp_path, files), reproducible=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "agento", "policy", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "not reproducible  p: rand.intn, uuid.rfc4122" in check.stdout
+    assert "not reproducible  p/lib: rand.intn" in check.stdout
