@@ -331,18 +331,26 @@ async def _authorize(
         round_ = next(rounds)
         step_id = f"{activity_id}-decision-{round_}"
         decision = await _decide(decision_request, step_id, state.settings)
-        if isinstance(decision, Decision) and decision.allow:
+        reasons: tuple[str, ...]
+        if isinstance(decision, _Unavailable):
+            reason, reasons, decision_id = ReviewReason.ENGINE_UNAVAILABLE, (decision.reason,), None
+        elif decision.allow:
             return _grant(decision, request_sha256)
-        if isinstance(decision, Decision) and not decision.recoverable:
+        elif not decision.recoverable:
             raise PolicyDenied(d.name, decision.reasons, decision.decision_id)
-        denied = isinstance(decision, Decision)
+        else:
+            reason, reasons, decision_id = (
+                ReviewReason.POLICY_DENIED,
+                decision.reasons,
+                decision.decision_id,
+            )
         outcome = await state.reviews.wait(
             review_id=f"{activity_id}-review-{round_}",
             activity=d.name,
-            reason=ReviewReason.POLICY_DENIED if denied else ReviewReason.ENGINE_UNAVAILABLE,
-            reasons=decision.reasons if isinstance(decision, Decision) else (decision.reason,),
+            reason=reason,
+            reasons=reasons,
             request=_shown(request),
-            decision_id=decision.decision_id if isinstance(decision, Decision) else None,
+            decision_id=decision_id,
             requester=requester,
             opened_by=step_id,
             timeout=review_timeout,
