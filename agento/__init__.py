@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         declaration_of,
     )
     from agento._embedded import EmbeddedEngine
-    from agento._engine import PolicyEngine
+    from agento._engine import PolicyCatalog, PolicyEngine
     from agento._errors import (
         BundleError,
         GovernanceError,
@@ -65,6 +65,7 @@ __all__ = [
     "OpaServerEngine",
     "PendingReview",
     "PolicyBundle",
+    "PolicyCatalog",
     "PolicyClass",
     "PolicyDenied",
     "PolicyEngine",
@@ -127,6 +128,7 @@ _HOMES = {
     "DecisionContext": "agento._decision",
     "policy_input": "agento._decision",
     "EmbeddedEngine": "agento._embedded",
+    "PolicyCatalog": "agento._engine",
     "PolicyEngine": "agento._engine",
     "BundleError": "agento._errors",
     "PolicyEngineUnavailable": "agento._errors",
