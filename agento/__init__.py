@@ -28,11 +28,14 @@ if TYPE_CHECKING:
     from agento._errors import (
         BundleError,
         GovernanceError,
+        GovernanceFailure,
         PolicyDenied,
         PolicyEngineUnavailable,
         PolicyError,
+        ReviewRefused,
         ReviewRejected,
         ReviewTimedOut,
+        governance_failure,
     )
     from agento._execution import execute_activity
     from agento._http import IdempotencyKeyTransport
@@ -55,6 +58,7 @@ __all__ = [
     "DecisionContext",
     "EmbeddedEngine",
     "GovernanceError",
+    "GovernanceFailure",
     "GovernedActivity",
     "Idempotency",
     "IdempotencyKey",
@@ -76,6 +80,7 @@ __all__ = [
     "ResolveReview",
     "ReviewOutcome",
     "ReviewReason",
+    "ReviewRefused",
     "ReviewRejected",
     "ReviewTimedOut",
     "Sensitive",
@@ -85,6 +90,7 @@ __all__ = [
     "check_activities",
     "declaration_of",
     "execute_activity",
+    "governance_failure",
     "impact",
     "pending_reviews",
     "policy_input",
@@ -106,6 +112,9 @@ _HOMES = {
     "Needed": "agento._recording",
     "Sensitive": "agento._recording",
     "GovernanceError": "agento._errors",
+    "GovernanceFailure": "agento._errors",
+    "ReviewRefused": "agento._errors",
+    "governance_failure": "agento._errors",
     "PolicyDenied": "agento._errors",
     "ReviewRejected": "agento._errors",
     "ReviewTimedOut": "agento._errors",

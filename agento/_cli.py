@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from agento import _cli_audit
+from agento import _cli_audit, _cli_review
+from agento._cli_audit import Exit
 from agento._declaration import GovernedActivity
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
@@ -65,11 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--json", action="store_true", help="print the Decision as JSON")
 
     _cli_audit.add_commands(commands)
+    _cli_review.add_commands(commands)
 
     args = parser.parse_args(argv)
     try:
         if args.command in _cli_audit.COMMANDS:
             return _cli_audit.run(args)
+        if args.command == "review":
+            return _cli_review.run(args)
         if args.command == "validate":
             return _validate(args.targets)
         if args.command == "policy":
@@ -77,12 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _policy_check(args.bundle)
             return _policy_eval(args.bundle, args.path, args.input, as_json=args.json)
         return _rules(markdown=args.markdown)
-    except (_UsageError, _cli_audit.CommandError) as e:
+    except (_UsageError, _cli_audit.CommandError, PolicyError) as e:
         print(f"agento: {e}", file=sys.stderr)
-        return 2
-    except PolicyError as e:
-        print(f"agento: {e}", file=sys.stderr)
-        return 1
+        return Exit.ERROR
 
 
 def _validate(targets: Sequence[str]) -> int:
@@ -92,9 +93,9 @@ def _validate(targets: Sequence[str]) -> int:
         validate_activities(activities)
     except MisdeclaredActivityError as e:
         print(e, file=sys.stderr)
-        return 1
+        return Exit.FINDING
     print(f"{len(activities)} activities follow the agento rules")
-    return 0
+    return Exit.OK
 
 
 def _load(target: str) -> list[object]:
@@ -118,11 +119,11 @@ def _load(target: str) -> list[object]:
 def _rules(*, markdown: bool) -> int:
     if markdown:
         sys.stdout.write(rules_markdown())
-        return 0
+        return Exit.OK
     width = max(len(r.id) for r in RULES)
     for r in RULES:
         print(f"{r.id:<{width}}  {r.statement}")
-    return 0
+    return Exit.OK
 
 
 def _policy_check(bundle: str) -> int:
@@ -136,7 +137,7 @@ def _policy_check(bundle: str) -> int:
             print(f"not reproducible  {package}: {', '.join(sorted(calls))}")
         if CLOCK_BUILTIN in engine.analysis.builtins.get(package, ()):
             print(f"reads the clock   {package}: {CLOCK_BUILTIN} (replay pins it)")
-    return 0
+    return Exit.OK
 
 
 def _policy_eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> int:
@@ -149,7 +150,7 @@ def _policy_eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> i
     decision = EmbeddedEngine(bundle).evaluate(path, document)
     if as_json:
         print(decision.model_dump_json(indent=2))
-        return 0
+        return Exit.OK
     verdict = "ALLOW" if decision.allow else "DENY"
     if not decision.allow:
         verdict += " (recoverable: a review may resolve it)" if decision.recoverable else " (final)"
@@ -160,4 +161,4 @@ def _policy_eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> i
     for reason in decision.reasons:
         print(f"reason    {reason}")
     print(f"input     {decision.input_sha256}")
-    return 0
+    return Exit.OK

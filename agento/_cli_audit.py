@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import enum
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
-import pydantic
 from temporalio.client import Client, WorkflowHistory
 from temporalio.envconfig import ClientConfig
-from temporalio.service import RPCError
+from temporalio.service import RPCError, TLSConfig
 
 from agento._audit import AuditReport, audit_report, render
 from agento._bundle import PolicyBundle
@@ -24,23 +24,42 @@ from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
 from agento._plugin import AgentoPlugin
 from agento._replay import impact, replay_decisions
-from agento._reviews import pending_reviews, resolve_review
 
-COMMANDS = ("audit", "replay", "impact", "review")
+COMMANDS = ("audit", "replay", "impact")
 
 
 class CommandError(Exception):
     """Reported on one line; exit status 2."""
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class Exit(enum.IntEnum):
+    """The exit statuses of every ``agento`` command (docs/cli.md)."""
+
+    OK = 0
+    FINDING = 1
+    """The command worked and found something: rule violations, a replay difference."""
+    ERROR = 2
+    """It could not do its work: bad usage or input, a refusal, Temporal unreachable."""
+
+
+def connection_parser() -> argparse.ArgumentParser:
+    """The connection options every command that talks to Temporal takes, as the temporal CLI."""
     connection = argparse.ArgumentParser(add_help=False)
     group = connection.add_argument_group("connection (as the temporal CLI)")
     group.add_argument("--address", help="host:port (default: the profile's, else localhost:7233)")
     group.add_argument("--namespace", help="namespace (default: the profile's, else default)")
     group.add_argument("--api-key", help="API key (Temporal Cloud)")
     group.add_argument("--tls", action="store_true", help="connect with TLS")
+    group.add_argument("--tls-cert-path", metavar="FILE", help="client certificate (mTLS)")
+    group.add_argument("--tls-key-path", metavar="FILE", help="client private key (mTLS)")
+    group.add_argument("--tls-ca-path", metavar="FILE", help="server CA certificate")
+    group.add_argument("--tls-server-name", metavar="NAME", help="server name to verify")
     group.add_argument("--profile", help="environment-config profile to start from")
+    return connection
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = connection_parser()
 
     audit = commands.add_parser(
         "audit", parents=[connection], help="the ordered audit report of one workflow run"
@@ -68,17 +87,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     candidate.add_argument("--query", default="", help="visibility query selecting the runs")
     candidate.add_argument("--json", action="store_true")
 
-    review = commands.add_parser("review", help="list and resolve pending reviews")
-    actions = review.add_subparsers(dest="review_command", required=True)
-    listing = actions.add_parser("list", parents=[connection], help="pending reviews")
-    listing.add_argument("--query", default='ExecutionStatus="Running"')
-    for verb in ("approve", "reject"):
-        act = actions.add_parser(verb, parents=[connection], help=f"{verb} a pending review")
-        act.add_argument("workflow_id", metavar="WORKFLOW_ID")
-        act.add_argument("review_id", metavar="REVIEW_ID")
-        act.add_argument("--reviewer", required=True)
-        act.add_argument("--comment", default="")
-
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow_id", nargs="?", metavar="WORKFLOW_ID")
@@ -86,9 +94,40 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", metavar="FILE", help="an exported history JSON instead")
 
 
+def _tls(args: argparse.Namespace) -> TLSConfig | bool:
+    """``--tls`` alone, or a TLSConfig from the certificate and key files given."""
+    files = {
+        "client_cert": args.tls_cert_path,
+        "client_private_key": args.tls_key_path,
+        "server_root_ca_cert": args.tls_ca_path,
+    }
+    if not any(files.values()) and not args.tls_server_name:
+        return bool(args.tls)
+    if bool(args.tls_cert_path) != bool(args.tls_key_path):
+        raise CommandError("mTLS needs both --tls-cert-path and --tls-key-path")
+    contents: dict[str, bytes | None] = {}
+    for field, path in files.items():
+        try:
+            contents[field] = Path(path).read_bytes() if path else None
+        except OSError as e:
+            raise CommandError(f"cannot read {path}: {e.strerror or e}") from e
+    return TLSConfig(
+        client_cert=contents["client_cert"],
+        client_private_key=contents["client_private_key"],
+        server_root_ca_cert=contents["server_root_ca_cert"],
+        domain=args.tls_server_name,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    return run_connected(_run(args))
+
+
+def run_connected(command: Coroutine[Any, Any, int]) -> int:
+    """Run a command that talks to Temporal; its refusals and connection failures become one
+    line (`CommandError`)."""
     try:
-        return asyncio.run(_run(args))
+        return asyncio.run(command)
     except RPCError as e:
         raise CommandError(f"Temporal refused: {e.message}") from e
     except RuntimeError as e:  # temporalio's connection failures
@@ -102,19 +141,17 @@ async def _run(args: argparse.Namespace) -> int:
             print(report.model_dump_json(indent=2))
         else:
             print(render(report, color=sys.stdout.isatty()))
-        return 0
+        return Exit.OK
     if args.command == "replay":
         return _replay(await _report(args), _bundles(args.bundle, args.bundles))
-    if args.command == "impact":
-        return await _impact(args)
-    return await _review(args)
+    return await _impact(args)
 
 
 async def _report(args: argparse.Namespace) -> AuditReport:
     if args.history:
         history = _read_history(Path(args.history), args.workflow_id)
     elif args.workflow_id:
-        client = await _connect(args)
+        client = await connect(args)
         handle = client.get_workflow_handle(args.workflow_id, run_id=args.run_id)
         history = await handle.fetch_history()
     else:
@@ -158,7 +195,7 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
         )
     same = sum(r.verdict == "identical" for r in results)
     print(f"{same} of {len(results)} decisions identical")
-    return 0 if same == len(results) else 1
+    return Exit.OK if same == len(results) else Exit.FINDING
 
 
 def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
@@ -167,12 +204,12 @@ def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
 
 async def _impact(args: argparse.Namespace) -> int:
     candidate = EmbeddedEngine(args.bundle)
-    client = await _connect(args)
+    client = await connect(args)
     reports = [report async for report in _reports(client, args.query)]
     result = impact(reports, candidate)
     if args.json:
         print(result.model_dump_json(indent=2))
-        return 0
+        return Exit.OK
     print(
         f"candidate {result.candidate_revision}: {result.runs} runs, {result.decisions} "
         f"decisions, {len(result.changes)} would change ({result.not_evaluated} not evaluated)"
@@ -184,7 +221,7 @@ async def _impact(args: argparse.Namespace) -> int:
         )
     for c in result.changes:
         print(f"  {c.workflow_id} {c.decision_id}: {c.change}")
-    return 0
+    return Exit.OK
 
 
 async def _reports(client: Client, query: str) -> AsyncIterator[AuditReport]:
@@ -200,36 +237,7 @@ async def _reports(client: Client, query: str) -> AsyncIterator[AuditReport]:
         print(file=sys.stderr)
 
 
-async def _review(args: argparse.Namespace) -> int:
-    client = await _connect(args)
-    if args.review_command == "list":
-        async for execution in client.list_workflows(args.query or None):
-            try:
-                reviews = await pending_reviews(client, execution.id)
-            except RPCError:
-                continue  # not a governed workflow, or not answering queries
-            for r in reviews:
-                print(
-                    f"{execution.id} {r.review_id} {r.activity} {r.reason} since "
-                    f"{r.since:%Y-%m-%d %H:%M:%S}: {'; '.join(r.reasons)}"
-                )
-        return 0
-    try:
-        outcome = await resolve_review(
-            client,
-            args.workflow_id,
-            args.review_id,
-            approve=args.review_command == "approve",
-            reviewer=args.reviewer,
-            comment=args.comment,
-        )
-    except pydantic.ValidationError as e:
-        raise CommandError(f"invalid review: {e.errors()[0]['msg']}") from e
-    print(json.dumps(outcome.model_dump(mode="json")))
-    return 0
-
-
-async def _connect(args: argparse.Namespace) -> Client:
+async def connect(args: argparse.Namespace) -> Client:
     try:
         config = ClientConfig.load_client_connect_config(profile=args.profile)
     except Exception as e:  # a malformed profile file, for instance
@@ -241,8 +249,8 @@ async def _connect(args: argparse.Namespace) -> Client:
         config["namespace"] = args.namespace
     if args.api_key:
         config["api_key"] = args.api_key
-    if args.tls:
-        config["tls"] = True
+    if tls := _tls(args):
+        config["tls"] = tls
     try:
         return await asyncio.wait_for(Client.connect(**config, plugins=[AgentoPlugin()]), 15)
     except (RuntimeError, TimeoutError) as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Self
 
 from temporalio.exceptions import ApplicationError
 
@@ -33,7 +34,28 @@ class PolicyEngineUnavailable(Exception):
     never a reason to run an activity: agento fails closed."""
 
 
-class PolicyDenied(ApplicationError):
+class _Carried(ApplicationError):
+    """An agento error a workflow fails with; `governance_failure` rebuilds it on the client."""
+
+    def _detail(self, key: str) -> Any:
+        carried = self.details[0] if self.details and isinstance(self.details[0], dict) else {}
+        return carried.get(key)
+
+    @property
+    def activity(self) -> str:
+        """The governed activity that did not run."""
+        return str(self._detail("activity") or "")
+
+    @classmethod
+    def _rebuilt(cls, failure: ApplicationError) -> Self:
+        error = cls.__new__(cls)
+        ApplicationError.__init__(
+            error, failure.message, *failure.details, type=failure.type, non_retryable=True
+        )
+        return error
+
+
+class PolicyDenied(_Carried):
     """The policy denied an activity for good (``recoverable`` false): the workflow fails."""
 
     def __init__(self, activity: str, reasons: Sequence[str], decision_id: str) -> None:
@@ -44,34 +66,115 @@ class PolicyDenied(ApplicationError):
             non_retryable=True,
         )
 
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(str(r) for r in self._detail("reasons") or ())
 
-class ReviewRejected(ApplicationError):
+    @property
+    def decision_id(self) -> str:
+        """The recorded Decision that denied (``agento audit`` shows it)."""
+        return str(self._detail("decision_id") or "")
+
+
+class ReviewRejected(_Carried):
     """A reviewer rejected a paused activity: the workflow fails without running it."""
 
     def __init__(self, activity: str, review_id: str, reviewer: str, comment: str) -> None:
         super().__init__(
             f'review {review_id} of activity "{activity}" rejected by {reviewer}: {comment}',
-            {"activity": activity, "review_id": review_id, "reviewer": reviewer},
+            {
+                "activity": activity,
+                "review_id": review_id,
+                "reviewer": reviewer,
+                "comment": comment,
+            },
             type="ReviewRejected",
             non_retryable=True,
         )
 
+    @property
+    def review_id(self) -> str:
+        return str(self._detail("review_id") or "")
 
-class ReviewTimedOut(ApplicationError):
+    @property
+    def reviewer(self) -> str:
+        return str(self._detail("reviewer") or "")
+
+    @property
+    def comment(self) -> str:
+        return str(self._detail("comment") or "")
+
+
+class ReviewTimedOut(_Carried):
     """Nobody resolved a review in time: the workflow fails without running the activity."""
 
     def __init__(self, activity: str, review_id: str, timeout: str) -> None:
         super().__init__(
             f'review {review_id} of activity "{activity}" was not resolved within {timeout}',
-            {"activity": activity, "review_id": review_id},
+            {"activity": activity, "review_id": review_id, "timeout": timeout},
             type="ReviewTimedOut",
             non_retryable=True,
         )
 
+    @property
+    def review_id(self) -> str:
+        return str(self._detail("review_id") or "")
 
-class GovernanceError(ApplicationError):
+
+class GovernanceError(_Carried):
     """A governed call that cannot proceed: a broken rule (its id is the ``type``) or a policy
     that cannot be asked (``PolicyError``). Non-retryable: the workflow fails, nothing runs."""
 
     def __init__(self, message: str, *, type: str) -> None:
         super().__init__(message, type=type, non_retryable=True)
+
+
+class ReviewRefused(Exception):
+    """A resolution the workflow refused: an unknown or already resolved review, a reviewer who
+    requested the run, a malformed payload. Nothing was recorded for it."""
+
+    def __init__(self, workflow_id: str, review_id: str, reason: str) -> None:
+        super().__init__(f"review {review_id} of {workflow_id} refused: {reason}")
+        self.workflow_id = workflow_id
+        self.review_id = review_id
+        self.reason = reason
+        """The workflow's words, e.g. "review 'x' is already resolved in this workflow"."""
+
+
+GovernanceFailure = PolicyDenied | ReviewRejected | ReviewTimedOut | GovernanceError
+"""What `governance_failure` returns: the agento error a workflow failed with."""
+
+_CARRIED: dict[str, type[PolicyDenied] | type[ReviewRejected] | type[ReviewTimedOut]] = {
+    "PolicyDenied": PolicyDenied,
+    "ReviewRejected": ReviewRejected,
+    "ReviewTimedOut": ReviewTimedOut,
+}
+
+
+def governance_failure(error: BaseException) -> GovernanceFailure | None:
+    """The agento error a failed workflow carries, typed again on the client; ``None`` when it
+    failed for another reason.
+
+    ``client.execute_workflow`` raises temporalio's ``WorkflowFailureError`` whose cause is a
+    plain ``ApplicationError``; this walks the causes (a child workflow's included) and rebuilds
+    `PolicyDenied`, `ReviewRejected`, `ReviewTimedOut`, or `GovernanceError` (a broken rule or
+    a policy that could not be asked), with their fields::
+
+        except WorkflowFailureError as e:
+            match agento.governance_failure(e):
+                case agento.PolicyDenied() as denied:
+                    print(denied.reasons, denied.decision_id)
+    """
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, PolicyDenied | ReviewRejected | ReviewTimedOut | GovernanceError):
+            return current
+        if isinstance(current, ApplicationError) and current.type:
+            carried = _CARRIED.get(current.type)
+            if carried is not None:
+                return carried._rebuilt(current)
+            if current.type == "PolicyError" or current.type.startswith("agento-"):
+                return GovernanceError._rebuilt(current)
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else current.__cause__
+    return None

@@ -4,7 +4,7 @@ workflow-side board that keeps exactly one resolution per review."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pydantic
@@ -123,12 +123,12 @@ class ReviewBoard:
 
     def validate(self, resolution: ResolveReview) -> None:
         """The update validator: a refusal here writes nothing to history."""
-        self._pending_for(resolution, ValueError)
+        self._pending_for(resolution)
 
     def resolve(self, resolution: ResolveReview) -> ReviewOutcome:
         """The update handler: checks again (replay runs no validator, and a handler must never
         overwrite an accepted outcome), then records the outcome the paused call resumes with."""
-        pending = self._pending_for(resolution, _refused)
+        pending = self._pending_for(resolution)
         del self.pending[resolution.review_id]
         outcome = ReviewOutcome(
             review_id=resolution.review_id,
@@ -146,21 +146,20 @@ class ReviewBoard:
         self.outcomes[resolution.review_id] = outcome
         return outcome
 
-    def _pending_for(
-        self, resolution: ResolveReview, error: Callable[[str], Exception]
-    ) -> PendingReview:
+    def _pending_for(self, resolution: ResolveReview) -> PendingReview:
         review_id = resolution.review_id
         pending = self.pending.get(review_id)
         if pending is None:
             state = "already resolved" if review_id in self.outcomes else "not pending"
-            raise error(f"review {review_id!r} is {state} in this workflow")
+            raise _refused(f"review {review_id!r} is {state} in this workflow")
         if pending.requester is not None and same_identity(resolution.reviewer, pending.requester):
-            raise error(f"{resolution.reviewer} requested this run and may not review it")
+            raise _refused(f"{resolution.reviewer} requested this run and may not review it")
         return pending
 
 
 def _refused(message: str) -> ApplicationError:
-    # An ApplicationError fails only the update; any other error would fail the workflow task.
+    # Refused by the validator, nothing is written; past it (replay runs no validator), an
+    # ApplicationError fails only the update, where any other error would fail the task.
     return ApplicationError(message, type="ReviewRefused", non_retryable=True)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
+from agento._errors import ReviewRefused
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -31,12 +33,21 @@ async def resolve_review(
     reviewer: str,
     comment: str = "",
 ) -> ReviewOutcome:
-    """Approve or reject a pending review; the outcome is recorded in the workflow's history."""
+    """Approve or reject a pending review; the outcome is recorded in the workflow's history.
+
+    Raises `agento.ReviewRefused` (with the workflow's reason) when the workflow refuses it: an
+    unknown or already resolved review, or a reviewer who requested the run.
+    """
     handle = client.get_workflow_handle(workflow_id)
     resolution = ResolveReview(
         review_id=review_id, approve=approve, reviewer=reviewer, comment=comment
     )
-    outcome: ReviewOutcome = await handle.execute_update(
-        RESOLVE_REVIEW_UPDATE, resolution, result_type=ReviewOutcome
-    )
+    try:
+        outcome: ReviewOutcome = await handle.execute_update(
+            RESOLVE_REVIEW_UPDATE, resolution, result_type=ReviewOutcome
+        )
+    except WorkflowUpdateFailedError as e:
+        cause = e.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise ReviewRefused(workflow_id, review_id, reason) from e
     return outcome

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from tests.policy.bundles import write_bundle
 from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
@@ -76,7 +78,7 @@ def test_policy_check_lists_revision_and_packages() -> None:
 def test_policy_check_reports_located_errors(tmp_path: Path) -> None:
     write_bundle(tmp_path, {"p.rego": "package p\n\nallow {\n    true\n}\n"})
     run = agento("policy", "check", str(tmp_path))
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "p.rego:3:7: rule body without `if`" in run.stderr
     assert "Traceback" not in run.stderr
 
@@ -130,5 +132,36 @@ def test_policy_eval_unknown_path(tmp_path: Path) -> None:
         "--input",
         str(tmp_path / "input.json"),
     )
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "no policy 'agento/nope'" in run.stderr
+
+
+async def test_the_exit_status_is_the_commands_own_in_200_runs(
+    dev_server: WorkflowEnvironment,
+) -> None:
+    # Each run makes a Temporal client, whose threads used to abort the finishing interpreter
+    # now and then (sdk-python#300): a CI step must be able to trust $?.
+    address = dev_server.client.service_client.config.target_host
+    commands = [
+        (["review", "list", "--query", 'WorkflowId="none"', "--address", address], 0),
+        (["audit", "no-such-run", "--address", address], 2),
+    ] * 100
+    gate = asyncio.Semaphore(4)
+
+    async def status(args: list[str]) -> int:
+        async with gate:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "agento",
+                *args,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            return await process.wait()
+
+    statuses = await asyncio.gather(*(status(args) for args, _ in commands))
+    wrong = [
+        (args[0], got) for (args, want), got in zip(commands, statuses, strict=True) if got != want
+    ]
+    assert wrong == [], f"{len(wrong)} of {len(commands)} runs left with another status"

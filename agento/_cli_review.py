@@ -1,0 +1,205 @@
+"""``agento review``: list, show and resolve pending reviews from a terminal or a script.
+
+Every outcome a reviewer's script must tell apart has its own exit status and one line on
+stderr: a refused resolution (the workflow's reason), no worker taking the update in time (which
+task queue, and that the update may still apply), runs that could not be asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError
+
+from agento._cli_audit import CommandError, Exit, connect, connection_parser, run_connected
+from agento._errors import ReviewRefused
+from agento._review import PendingReview, ReviewReason
+from agento._reviews import pending_reviews, resolve_review
+
+_QUERY_TIMEOUT = 10.0
+"""Seconds to wait for one run's answer to the pending-reviews query."""
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = connection_parser()
+    review = commands.add_parser("review", help="list, show and resolve pending reviews")
+    actions = review.add_subparsers(dest="review_command", required=True)
+
+    listing = actions.add_parser("list", parents=[connection], help="pending reviews")
+    listing.add_argument("--query", default='ExecutionStatus="Running"')
+    listing.add_argument("--json", action="store_true", help="print JSON")
+
+    show = actions.add_parser("show", parents=[connection], help="one pending review in full")
+    _review_arguments(show)
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    verbs = {
+        "approve": "approve a pending review",
+        "reject": "reject a pending review",
+        "retry": "after a policy engine outage: ask the engine again (approves that review)",
+    }
+    for verb, summary in verbs.items():
+        act = actions.add_parser(verb, parents=[connection], help=summary)
+        _review_arguments(act)
+        act.add_argument("--reviewer", required=True)
+        act.add_argument("--comment", default="")
+        act.add_argument(
+            "--wait",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="how long to wait for a worker to take the resolution (default 30)",
+        )
+
+
+def _review_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    parser.add_argument("review_id", metavar="REVIEW_ID")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_connected(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    client = await connect(args)
+    if args.review_command == "list":
+        return await _list(client, args.query, as_json=args.json)
+    if args.review_command == "show":
+        return await _show(client, args.workflow_id, args.review_id, as_json=args.json)
+    return await _resolve(client, args)
+
+
+async def _list(client: Client, query: str, *, as_json: bool) -> int:
+    found: list[tuple[str, PendingReview]] = []
+    unasked: list[tuple[str, str]] = []
+    async for execution in client.list_workflows(query or None):
+        try:
+            reviews = await asyncio.wait_for(pending_reviews(client, execution.id), _QUERY_TIMEOUT)
+        except WorkflowQueryFailedError:
+            continue  # not a governed workflow: it has no such query
+        except (RPCError, TimeoutError) as e:
+            unasked.append((execution.id, _why(e)))
+            continue
+        found += [(execution.id, r) for r in reviews]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "reviews": [
+                        {"workflow_id": wf, **r.model_dump(mode="json")} for wf, r in found
+                    ],
+                    "unasked": [{"workflow_id": wf, "error": why} for wf, why in unasked],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for workflow_id, r in found:
+            print(
+                f"{workflow_id} {r.review_id} {r.activity} {r.reason} since "
+                f"{r.since:%Y-%m-%d %H:%M:%S}: {'; '.join(r.reasons)}"
+            )
+    if unasked:
+        for workflow_id, why in unasked:
+            print(f"agento: could not ask {workflow_id}: {why}", file=sys.stderr)
+        raise CommandError(
+            f"{len(unasked)} run(s) could not be asked for their reviews (is their worker "
+            "running?): the list above is incomplete"
+        )
+    return Exit.OK
+
+
+async def _show(client: Client, workflow_id: str, review_id: str, *, as_json: bool) -> int:
+    review = await _pending(client, workflow_id, review_id)
+    if as_json:
+        print(json.dumps({"workflow_id": workflow_id, **review.model_dump(mode="json")}, indent=2))
+        return Exit.OK
+    waiting = datetime.now(UTC) - review.since
+    lines = [
+        ("review", review.review_id),
+        ("workflow", workflow_id),
+        ("activity", review.activity),
+        ("reason", str(review.reason)),
+        *(("because", reason) for reason in review.reasons),
+        ("decision", review.decision_id or "(none recorded)"),
+        ("requester", review.requester or "(not given)"),
+        ("waiting", f"{waiting.total_seconds() / 3600:.1f} h, since {review.since:%Y-%m-%d %H:%M}"),
+        ("request", json.dumps(review.request, sort_keys=True)),
+    ]
+    if review.reason is ReviewReason.ENGINE_UNAVAILABLE:
+        lines.append(("next", "the engine was not asked: `agento review retry` asks it again"))
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        print(f"{label:<{width}}  {value}")
+    return Exit.OK
+
+
+async def _resolve(client: Client, args: argparse.Namespace) -> int:
+    verb = args.review_command
+    if verb == "retry":
+        review = await _pending(client, args.workflow_id, args.review_id)
+        if review.reason is not ReviewReason.ENGINE_UNAVAILABLE:
+            raise CommandError(
+                f"review {args.review_id} is {review.reason}, not engine_unavailable: retry asks "
+                "the policy engine again after an outage; approve or reject this one"
+            )
+    resolving = resolve_review(
+        client,
+        args.workflow_id,
+        args.review_id,
+        approve=verb != "reject",
+        reviewer=args.reviewer,
+        comment=args.comment or ("ask the policy engine again" if verb == "retry" else ""),
+    )
+    try:
+        outcome = await asyncio.wait_for(resolving, args.wait)
+    except ReviewRefused as e:
+        raise CommandError(f"refused: {e.reason}") from e
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise CommandError(await _not_taken(client, args.workflow_id, args.wait)) from None
+    except RPCError as e:
+        raise CommandError(f"Temporal refused: {e.message}") from e
+    print(json.dumps(outcome.model_dump(mode="json")))
+    return Exit.OK
+
+
+async def _pending(client: Client, workflow_id: str, review_id: str) -> PendingReview:
+    try:
+        reviews = await asyncio.wait_for(pending_reviews(client, workflow_id), _QUERY_TIMEOUT)
+    except WorkflowQueryFailedError as e:
+        raise CommandError(f"{workflow_id} is not a governed workflow: {e}") from e
+    except (RPCError, TimeoutError) as e:
+        raise CommandError(f"could not ask {workflow_id}: {_why(e)}") from e
+    for review in reviews:
+        if review.review_id == review_id:
+            return review
+    pending = ", ".join(r.review_id for r in reviews) or "none"
+    raise CommandError(f"no pending review {review_id} in {workflow_id} (pending: {pending})")
+
+
+async def _not_taken(client: Client, workflow_id: str, waited: float) -> str:
+    try:
+        task_queue = repr((await client.get_workflow_handle(workflow_id).describe()).task_queue)
+    except RPCError:
+        task_queue = "(unknown: the run could not be described)"
+    return (
+        f"no worker took the resolution within {waited:g} s (task queue {task_queue}); is a "
+        "worker running? Temporal may still deliver it when one polls, so check `agento review "
+        "list` before sending it again"
+    )
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no answer within {_QUERY_TIMEOUT:g} s"
+    return getattr(error, "message", "") or str(error).splitlines()[0]

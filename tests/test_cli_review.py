@@ -1,0 +1,155 @@
+"""`agento review` as a reviewer's script runs it, on the dev server: every outcome has its exit
+status and one line, a worker that is down is said, never hidden."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+import agento
+from agento import EmbeddedEngine
+from tests.support.governed import GOVERNED, POLICY_BUNDLE, WORKFLOWS, RouteWorkflow, Transfer
+from tests.test_execution import FlakyEngine, pending_reviews
+
+ROOT = Path(__file__).parents[1]
+
+
+async def cli(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real executable, in a thread so that this process's worker keeps answering."""
+    address = env.client.service_client.config.target_host
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "agento", *args, "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def worker(client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=agento.as_temporal_activities(*GOVERNED),
+    )
+
+
+async def paused_run(client: Client, task_queue: str) -> tuple[WorkflowHandle[Any, Any], str]:
+    handle = await client.start_workflow(
+        RouteWorkflow.run,
+        Transfer(project_id="bess-9", amount=150),
+        id=f"cli-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    [review] = await pending_reviews(handle)
+    return handle, review.review_id
+
+
+@pytest.fixture
+def client(dev_server: WorkflowEnvironment) -> Client:
+    engine = EmbeddedEngine(POLICY_BUNDLE)
+    return Client(dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)])
+
+
+async def test_refusals_are_one_line_and_exit_2(
+    dev_server: WorkflowEnvironment, client: Client
+) -> None:
+    task_queue = f"q-{uuid.uuid4()}"
+    async with worker(client, task_queue):
+        handle, review_id = await paused_run(client, task_queue)
+        events = len((await handle.fetch_history()).events)
+        for review, reviewer, reason in [
+            (review_id, "Alice", "Alice requested this run and may not review it"),
+            ("nope", "bob", "review 'nope' is not pending in this workflow"),
+        ]:
+            run = await cli(
+                dev_server, "review", "approve", handle.id, review, "--reviewer", reviewer
+            )
+            assert run.returncode == 2
+            assert run.stderr == f"agento: refused: {reason}\n"
+        assert len((await handle.fetch_history()).events) == events, "refusals wrote nothing"
+        retry = await cli(dev_server, "review", "retry", handle.id, review_id, "--reviewer", "bob")
+        assert retry.returncode == 2
+        assert "is policy_denied, not engine_unavailable" in retry.stderr
+        shown = await cli(dev_server, "review", "show", handle.id, review_id)
+        assert shown.returncode == 0, shown.stderr
+        fields = dict(line.split(None, 1) for line in shown.stdout.splitlines())
+        assert fields["reason"] == "policy_denied"
+        assert fields["because"] == "amount over the limit of 100"
+        assert fields["requester"] == "alice"
+        assert json.loads(fields["request"]) == {"amount": 150, "project_id": "bess-9"}
+        approved = await cli(
+            dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
+        )
+        assert approved.returncode == 0, approved.stderr
+        assert json.loads(approved.stdout)["approved"] is True
+        await handle.result()
+
+
+async def test_a_worker_that_is_down_is_said_not_hidden(
+    dev_server: WorkflowEnvironment, client: Client
+) -> None:
+    task_queue = f"down-{uuid.uuid4()}"
+    async with worker(client, task_queue):
+        handle, review_id = await paused_run(client, task_queue)
+        listed = await cli(
+            dev_server, "review", "list", "--json", "--query", f'WorkflowId="{handle.id}"'
+        )
+        assert listed.returncode == 0, listed.stderr
+        [entry] = json.loads(listed.stdout)["reviews"]
+        assert (entry["workflow_id"], entry["review_id"]) == (handle.id, review_id)
+    # The worker is gone; the run still waits for its reviewer.
+    query = f'WorkflowId="{handle.id}"'
+    listed = await cli(dev_server, "review", "list", "--query", query)
+    assert listed.returncode == 2
+    assert f"agento: could not ask {handle.id}:" in listed.stderr
+    assert "could not be asked for their reviews" in listed.stderr
+    approve = await cli(
+        dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob", "--wait", "2"
+    )
+    assert approve.returncode == 2
+    assert approve.stderr.startswith("agento: no worker took the resolution within 2 s")
+    assert f"(task queue '{task_queue}')" in approve.stderr
+    assert "Traceback" not in approve.stderr + listed.stderr
+    await handle.terminate("test over")
+
+
+async def test_retry_asks_the_engine_again_after_an_outage(
+    dev_server: WorkflowEnvironment,
+) -> None:
+    engine = FlakyEngine(failures=1)
+    client = Client(
+        dev_server.client.service_client,
+        plugins=[agento.AgentoPlugin(engine=engine, decision_attempts=1)],
+    )
+    task_queue = f"q-{uuid.uuid4()}"
+    async with worker(client, task_queue):
+        handle = await client.start_workflow(
+            RouteWorkflow.run,
+            Transfer(project_id="p", amount=10),
+            id=f"cli-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        [review] = await pending_reviews(handle)
+        shown = await cli(dev_server, "review", "show", handle.id, review.review_id)
+        assert "`agento review retry` asks it again" in shown.stdout
+        retry = await cli(
+            dev_server, "review", "retry", handle.id, review.review_id, "--reviewer", "ops"
+        )
+        assert retry.returncode == 0, retry.stderr
+        assert json.loads(retry.stdout)["comment"] == "ask the policy engine again"
+        assert (await handle.result()).startswith("routed p")
+    assert engine.asked == 2
