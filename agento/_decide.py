@@ -6,12 +6,12 @@ Its result, the full `agento.Decision`, is what the workflow history records.
 from __future__ import annotations
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from agento._decision import Decision
 from agento._engine import PolicyEngine
-from agento._errors import PolicyError
+from agento._errors import PolicyEngineUnavailable, PolicyError
 from agento._execution import DECISION_ACTIVITY, DecisionRequest
+from agento._logging import fail_closed
 from agento._recording import recorded_input
 
 
@@ -23,9 +23,10 @@ class DecisionActivity:
     async def decide(self, request: DecisionRequest) -> Decision:
         try:
             decision = await self.engine.decide(request.policy, request.input)
-        except PolicyError as e:
-            # Asking again cannot help; PolicyEngineUnavailable stays retryable.
-            raise ApplicationError(str(e), type="PolicyError", non_retryable=True) from e
+        except PolicyEngineUnavailable as e:  # retried, then a review: failing closed, as meant
+            raise fail_closed("policy engine unavailable", e, request, retryable=True) from None
+        except PolicyError as e:  # asking again cannot help: the run fails
+            raise fail_closed("policy cannot be asked", e, request, retryable=False) from None
         recorded, complete = recorded_input(
             decision.input, sensitive=request.sensitive, needed=request.needed
         )

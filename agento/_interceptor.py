@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ContinueAsNewInput,
@@ -28,6 +28,7 @@ from agento._execution import (
     RunState,
     request_digest,
 )
+from agento._logging import log_event
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -130,4 +131,16 @@ class _RefuseUngranted(ActivityInboundInterceptor):
 
 def _refusal(activity_name: str, call: str) -> ApplicationError:
     message = str(BYPASS.violation(activity_name, call=call))
-    return ApplicationError(f"{message} [{BYPASS.id}]", type=BYPASS.id, non_retryable=True)
+    log_event(
+        "ungranted start refused",
+        activity=activity_name,
+        workflow_id=activity.info().workflow_id,
+        rule=BYPASS.id,
+        reason=call,
+    )
+    return ApplicationError(
+        f"{message} [{BYPASS.id}]",
+        type=BYPASS.id,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,  # logged above, in one line
+    )
