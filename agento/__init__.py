@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from agento._decision import Decision, DecisionContext, policy_input
     from agento._declaration import (
         ActivityDeclaration,
+        AnyActivity,
         GovernedActivity,
         IdempotencyKey,
         PolicyInput,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
         ReviewTimedOut,
         governance_failure,
     )
-    from agento._execution import execute_activity
+    from agento._execution import execute_activity, start_activity
     from agento._http import IdempotencyKeyTransport
     from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityDeclaration",
     "AgentoPlugin",
+    "AnyActivity",
     "AuditReport",
     "BundleError",
     "Decision",
@@ -97,6 +99,7 @@ __all__ = [
     "replay_decisions",
     "resolve_review",
     "run",
+    "start_activity",
     "validate_activities",
 ]
 
@@ -119,12 +122,14 @@ _HOMES = {
     "ReviewRejected": "agento._errors",
     "ReviewTimedOut": "agento._errors",
     "execute_activity": "agento._execution",
+    "start_activity": "agento._execution",
     "IdempotencyKeyTransport": "agento._http",
     "PendingReview": "agento._review",
     "ResolveReview": "agento._review",
     "ReviewOutcome": "agento._review",
     "ReviewReason": "agento._review",
     "ActivityDeclaration": "agento._declaration",
+    "AnyActivity": "agento._declaration",
     "GovernedActivity": "agento._declaration",
     "IdempotencyKey": "agento._declaration",
     "PolicyInput": "agento._declaration",

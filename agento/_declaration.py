@@ -124,6 +124,10 @@ class GovernedActivity(Generic[I, C, P, R]):
         )
 
 
+AnyActivity: TypeAlias = GovernedActivity[Any, Any, ..., Any]
+"""Any governed activity, whatever its declaration and signature: the element type of a list
+handed to a worker (``ACTIVITIES: list[agento.AnyActivity] = [route, lookup]``)."""
+
 _In = TypeVar("_In", bound=PolicyInput)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -231,7 +235,7 @@ def activity(
     version: str,
     policy: str | None = None,
     name: str | None = None,
-) -> Callable[[Callable[..., Awaitable[Any]]], GovernedActivity[Any, Any, ..., Any]]:
+) -> Callable[[Callable[..., Awaitable[Any]]], AnyActivity]:
     """Declare a governed activity.
 
     Args:
@@ -246,7 +250,7 @@ def activity(
     (``agento.validate_activities``) and the mypy plugin report the rest with rule ids.
     """
 
-    def declare(fn: Callable[..., Awaitable[Any]]) -> GovernedActivity[Any, Any, ..., Any]:
+    def declare(fn: Callable[..., Awaitable[Any]]) -> AnyActivity:
         activity_name = name or str(getattr(fn, "__name__", repr(fn)))
         if hasattr(fn, "__temporal_activity_definition"):
             raise TypeError(
@@ -277,7 +281,7 @@ def activity(
 
 
 def as_temporal_activities(
-    *activities: GovernedActivity[Any, Any, ..., Any],
+    *activities: AnyActivity,
 ) -> list[Callable[..., Any]]:
     """The governed activities as what ``Worker(activities=...)`` takes.
 

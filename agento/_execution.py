@@ -8,6 +8,7 @@ which decision allowed it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
@@ -25,7 +26,13 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ActivityCancellationType
 
 from agento._decision import Decision, DecisionContext, canonical_json, policy_input
-from agento._declaration import ActivityDeclaration, GovernedActivity, IdempotencyKey, PolicyInput
+from agento._declaration import (
+    ActivityDeclaration,
+    AnyActivity,
+    GovernedActivity,
+    IdempotencyKey,
+    PolicyInput,
+)
 from agento._errors import (
     GovernanceError,
     PolicyDenied,
@@ -144,7 +151,7 @@ async def execute_activity(
     reconcile: GovernedActivity[_Keyed, _ReadOnly, ..., _R | None] | None = None,
 ) -> _R: ...
 async def execute_activity(
-    activity: GovernedActivity[Any, Any, ..., Any],
+    activity: AnyActivity,
     request: Any = _NO_REQUEST,
     *,
     args: Sequence[Any] = (),
@@ -159,7 +166,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
-    reconcile: GovernedActivity[Any, Any, ..., Any] | None = None,
+    reconcile: AnyActivity | None = None,
 ) -> Any:
     """Run a governed activity from workflow code; options mean what Temporal's do.
 
@@ -173,27 +180,164 @@ async def execute_activity(
             ``None`` if it did not, in which case the call runs once more with the same key.
             Without one, an unknown outcome pauses for reconciliation review.
     """
+    call = _prepare(activity, request, args, retry_policy)
+    return await _execute(
+        call,
+        task_queue=task_queue,
+        schedule_to_close_timeout=schedule_to_close_timeout,
+        schedule_to_start_timeout=schedule_to_start_timeout,
+        start_to_close_timeout=start_to_close_timeout,
+        heartbeat_timeout=heartbeat_timeout,
+        cancellation_type=cancellation_type,
+        summary=summary,
+        priority=priority,
+        review_timeout=review_timeout,
+        requester=requester,
+        reconcile=reconcile,
+    )
+
+
+@overload
+def start_activity(
+    activity: GovernedActivity[Any, Any, [_In], _R],
+    request: _In,
+    *,
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+    priority: Priority = Priority.default,
+    review_timeout: timedelta = timedelta(hours=48),
+    requester: str | None = None,
+    reconcile: GovernedActivity[_Keyed, _ReadOnly, [_In], _R | None] | None = None,
+) -> asyncio.Task[_R]: ...
+@overload
+def start_activity(
+    activity: GovernedActivity[Any, Any, ..., _R],
+    *,
+    args: Sequence[Any] = (),
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+    priority: Priority = Priority.default,
+    review_timeout: timedelta = timedelta(hours=48),
+    requester: str | None = None,
+    reconcile: GovernedActivity[_Keyed, _ReadOnly, ..., _R | None] | None = None,
+) -> asyncio.Task[_R]: ...
+def start_activity(
+    activity: AnyActivity,
+    request: Any = _NO_REQUEST,
+    *,
+    args: Sequence[Any] = (),
+    task_queue: str | None = None,
+    schedule_to_close_timeout: timedelta | None = None,
+    schedule_to_start_timeout: timedelta | None = None,
+    start_to_close_timeout: timedelta | None = None,
+    heartbeat_timeout: timedelta | None = None,
+    retry_policy: RetryPolicy | None = None,
+    cancellation_type: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL,
+    summary: str | None = None,
+    priority: Priority = Priority.default,
+    review_timeout: timedelta = timedelta(hours=48),
+    requester: str | None = None,
+    reconcile: AnyActivity | None = None,
+) -> asyncio.Task[Any]:
+    """`execute_activity`, started: returns at once with a task to await (or cancel), as
+    ``workflow.start_activity`` is to ``workflow.execute_activity``.
+
+    The call is numbered now, so its activity id and idempotency key follow the order of the
+    calls in workflow code, however the started calls then interleave. What the task runs is
+    what `execute_activity` runs: the decision, any review, the activity as its posture says.
+    A retry policy the posture forbids raises here, before anything starts.
+    """
+    call = _prepare(activity, request, args, retry_policy)
+    return asyncio.create_task(
+        _execute(
+            call,
+            task_queue=task_queue,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            heartbeat_timeout=heartbeat_timeout,
+            cancellation_type=cancellation_type,
+            summary=summary,
+            priority=priority,
+            review_timeout=review_timeout,
+            requester=requester,
+            reconcile=reconcile,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A governed call as numbered when it was made: its activity id and key are fixed then,
+    in call order, whatever order the calls then run in."""
+
+    activity: AnyActivity
+    state: RunState
+    activity_id: str
+    args: list[Any]
+    key: IdempotencyKey | None
+    retry_policy: RetryPolicy | None
+
+
+def _prepare(
+    activity: AnyActivity,
+    request: Any,
+    args: Sequence[Any],
+    retry_policy: RetryPolicy | None,
+) -> _Call:
     d = activity.declaration
     state = _state()
     state.calls += 1
     activity_id = f"agento-{state.calls}-{d.name}"
     call_args = list(args) if request is _NO_REQUEST else [request]
-    retry_policy = _posture_retry_policy(d, retry_policy)
     key = None
     if d.parameters and d.parameters[0].kind is ParameterKind.KEY:
         key = idempotency_key(state, activity_id)
         call_args = [key, *call_args]
+    return _Call(
+        activity, state, activity_id, call_args, key, _posture_retry_policy(d, retry_policy)
+    )
 
+
+async def _execute(
+    call: _Call,
+    *,
+    task_queue: str | None,
+    schedule_to_close_timeout: timedelta | None,
+    schedule_to_start_timeout: timedelta | None,
+    start_to_close_timeout: timedelta | None,
+    heartbeat_timeout: timedelta | None,
+    cancellation_type: ActivityCancellationType,
+    summary: str | None,
+    priority: Priority,
+    review_timeout: timedelta,
+    requester: str | None,
+    reconcile: AnyActivity | None,
+) -> Any:
+    """Decide (and review) if the activity is policy-gated, then run it as its posture says."""
+    d, state, activity_id = call.activity.declaration, call.state, call.activity_id
     grant = None
     if d.is_policy_gated:
-        grant = await _authorize(d, call_args[-1], activity_id, state, review_timeout, requester)
+        grant = await _authorize(d, call.args[-1], activity_id, state, review_timeout, requester)
 
     record = CallRecord(
         activity=d.name,
         version=d.version,
         idempotency=d.idempotency,
         policy_class=d.policy_class,
-        idempotency_key=key,
+        idempotency_key=call.key,
         grant=grant,
     )
     attempt_id = activity_id
@@ -202,15 +346,15 @@ async def execute_activity(
         state.headers[attempt_id] = workflow.payload_converter().to_payload(record)
         try:
             return await workflow.execute_activity(
-                cast(Callable[..., Any], activity),
-                args=call_args,
+                cast(Callable[..., Any], call.activity),
+                args=call.args,
                 activity_id=attempt_id,
                 task_queue=task_queue,
                 schedule_to_close_timeout=schedule_to_close_timeout,
                 schedule_to_start_timeout=schedule_to_start_timeout,
                 start_to_close_timeout=start_to_close_timeout,
                 heartbeat_timeout=heartbeat_timeout,
-                retry_policy=retry_policy,
+                retry_policy=call.retry_policy,
                 cancellation_type=cancellation_type,
                 summary=summary,
                 priority=priority,
@@ -222,7 +366,7 @@ async def execute_activity(
                 raise
             if reconcile is not None and not reconciled:
                 reconciled = True  # a re-run that times out too goes to a reviewer
-                found = await _reconcile(reconcile, call_args, attempt_id, start_to_close_timeout)
+                found = await _reconcile(reconcile, call.args, attempt_id, start_to_close_timeout)
                 if found is not None:
                     return found
                 attempt_id = f"{activity_id}-rerun-{rerun}"
@@ -232,7 +376,7 @@ async def execute_activity(
                 activity=d.name,
                 reason=ReviewReason.OUTCOME_UNKNOWN,
                 reasons=(f"outcome unknown: the activity timed out ({_timeout_name(e.cause)})",),
-                request=_shown(call_args[-1]),
+                request=_shown(call.args[-1]),
                 decision_id=grant.decision_id if grant else None,
                 requester=requester,
                 opened_by=attempt_id,
@@ -246,7 +390,7 @@ async def execute_activity(
 
 
 async def _reconcile(
-    check: GovernedActivity[Any, Any, ..., Any],
+    check: AnyActivity,
     call_args: list[Any],
     attempt_id: str,
     timeout: timedelta | None,

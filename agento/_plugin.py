@@ -13,7 +13,11 @@ from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from agento._decide import DecisionActivity
-from agento._declaration import GovernedActivity, as_temporal_activities, declaration_of
+from agento._declaration import (
+    AnyActivity,
+    as_temporal_activities,
+    declaration_of,
+)
 from agento._engine import PolicyCatalog, PolicyEngine
 from agento._errors import PolicyEngineUnavailable
 from agento._execution import DecisionSettings
@@ -60,7 +64,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         self,
         *,
         engine: PolicyEngine | None = None,
-        activities: Sequence[GovernedActivity[Any, Any, ..., Any]] = (),
+        activities: Sequence[AnyActivity] = (),
         ungoverned: Sequence[Callable[..., object]] = (),
         decide_locally: bool = True,
         decision_attempts: int = 5,

@@ -8,8 +8,9 @@ code, with the validator's message text:
   the same `agento.rules.check_declaration` the runtime validator calls;
 - at each call that hands a governed activity to ``temporalio.workflow``'s activity functions,
   ``agento-bypass``;
-- at each ``agento.execute_activity`` call that gives a NON_IDEMPOTENT activity a literal
-  ``RetryPolicy(...)`` allowing more than one attempt, ``agento-retry-unsafe``.
+- at each ``agento.execute_activity`` or ``agento.start_activity`` call that gives a
+  NON_IDEMPOTENT activity a literal ``RetryPolicy(...)`` allowing more than one attempt,
+  ``agento-retry-unsafe``.
 
 Declaration facts travel in types (``GovernedActivity[Literal[...], Literal[...], P, R]``), so
 call-site checks work on modules loaded from mypy's incremental cache. This module imports mypy
@@ -88,7 +89,9 @@ ERROR_CODES: dict[str, ErrorCode] = {
 
 _HOME = "agento._declaration"
 _FACTORY = f"{_HOME}.activity"
-_GOVERNED_CALL = "agento._execution.execute_activity"
+_GOVERNED_CALLS = frozenset(
+    {"agento._execution.execute_activity", "agento._execution.start_activity"}
+)
 _GOVERNED = f"{_HOME}.GovernedActivity"
 _KEY = f"{_HOME}.IdempotencyKey"
 _POLICY_INPUT = f"{_HOME}.PolicyInput"
@@ -145,7 +148,7 @@ class AgentoPlugin(Plugin):
             return functools.partial(_decorator_shape, self)
         if _is_raw_call(fullname):
             return functools.partial(_report_bypass, fullname.rpartition(".")[2])
-        if fullname == _GOVERNED_CALL:
+        if fullname in _GOVERNED_CALLS:
             return _check_retry_policy
         return None
 

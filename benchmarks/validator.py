@@ -16,7 +16,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
-from agento import GovernedActivity, Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+from agento import (
+    AnyActivity,
+    Idempotency,
+    IdempotencyKey,
+    PolicyClass,
+    PolicyInput,
+)
 from agento.testing import server_binary
 from benchmarks._timing import median_seconds, paired_medians
 
@@ -48,7 +54,7 @@ _SHAPES: list[tuple[dict[str, object], str]] = [
 ]
 
 
-def governed_activities(count: int) -> list[GovernedActivity[Any, Any, ..., Any]]:
+def governed_activities(count: int) -> list[AnyActivity]:
     declare = cast(Callable[..., Callable[[Callable[..., Any]], Any]], agento.activity)
     made = []
     for i in range(count):
@@ -74,9 +80,7 @@ async def _main() -> None:
         _compare_worker_construction(env.client, activities)
 
 
-def _compare_worker_construction(
-    client: Client, activities: list[GovernedActivity[Any, Any, ..., Any]]
-) -> None:
+def _compare_worker_construction(client: Client, activities: list[AnyActivity]) -> None:
     # Each worker needs its own task queue: Temporal refuses two on one queue.
     queues = (f"bench-{i}" for i in itertools.count())
     # Raw: the same functions, which @agento.activity registered as plain Temporal activities.

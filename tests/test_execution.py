@@ -54,6 +54,7 @@ from tests.support.governed import (
     RouteTwiceWorkflow,
     RouteWorkflow,
     StallWorkflow,
+    StartedWorkflow,
     Transfer,
     UnsafeRetryWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
@@ -524,3 +525,18 @@ async def test_a_contract_that_cannot_become_an_input_document_fails_the_run(
     assert failure.type == "PolicyError"
     assert "reserves for agento's metadata" in failure.message
     assert EXECUTED[before:] == []
+
+
+async def test_started_calls_are_numbered_in_call_order_and_governed(
+    env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    handle, worker = await start(client, StartedWorkflow.run, Transfer(project_id="p", amount=5))
+    async with worker:
+        routed, upserted = await handle.result()
+    prefix = f"{handle.id}/{handle.first_execution_run_id}/0"
+    assert upserted == f"{prefix}/agento-1-upsert"
+    assert routed == f"routed p with {prefix}/agento-2-route"
+    history = await handle.fetch_history()
+    assert len(audit_report(history).decisions) == 2, "each started call was decided"
+    assert governance_violations(history, GOVERNED) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import httpx
 from pydantic import BaseModel
@@ -115,7 +114,7 @@ async def generate_and_route_report(
     return RouteReceipt(submission_id=response.json()["submission_id"], idempotency_key=key)
 
 
-ACTIVITIES: list[agento.GovernedActivity[Any, Any, ..., Any]] = [
+ACTIVITIES: list[agento.AnyActivity] = [
     retrieve_procore_data,
     validate_against_specs,
     generate_and_route_report,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import agento
-from agento import GovernedActivity, Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+from agento import (
+    AnyActivity,
+    Idempotency,
+    IdempotencyKey,
+    PolicyClass,
+    PolicyInput,
+)
 
 
 class Spec(PolicyInput):
@@ -69,7 +73,7 @@ async def upsert_report(key: IdempotencyKey, request: SubmitRequest) -> str:
     return key
 
 
-WELL_DECLARED: list[GovernedActivity[Any, Any, ..., Any]] = [
+WELL_DECLARED: list[AnyActivity] = [
     count_specs,
     check_specs,
     export_snapshot,

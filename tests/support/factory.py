@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import agento
-from agento import GovernedActivity, IdempotencyKey, PolicyInput
+from agento import AnyActivity, IdempotencyKey, PolicyInput
 
 
 class Request(PolicyInput):
@@ -18,12 +18,12 @@ class OtherRequest(PolicyInput):
     count: int
 
 
-Declare = Callable[..., Callable[[Callable[..., Any]], GovernedActivity[Any, Any, ..., Any]]]
+Declare = Callable[..., Callable[[Callable[..., Any]], AnyActivity]]
 untyped_activity = cast(Declare, agento.activity)
 """``agento.activity`` without its overloads: what a caller that skips the type checker gets."""
 
 
-def build(source: str, **declaration: object) -> GovernedActivity[Any, Any, ..., Any]:
+def build(source: str, **declaration: object) -> AnyActivity:
     """Declare the single function defined by ``source`` with ``declaration``."""
     namespace: dict[str, object] = {
         "IdempotencyKey": IdempotencyKey,

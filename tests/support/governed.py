@@ -13,7 +13,13 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 import agento
-from agento import GovernedActivity, Idempotency, IdempotencyKey, PolicyClass, PolicyInput
+from agento import (
+    AnyActivity,
+    Idempotency,
+    IdempotencyKey,
+    PolicyClass,
+    PolicyInput,
+)
 
 POLICY_BUNDLE = Path(__file__).parent / "policy"
 ROUTE = "agento/tests/route"
@@ -164,7 +170,7 @@ UNSERIALIZABLE: dict[str, Callable[[], Loose]] = {
 """Requests a workflow can build that cannot become the same JSON on both sides."""
 
 
-GOVERNED: list[GovernedActivity[Any, Any, ..., Any]] = [
+GOVERNED: list[AnyActivity] = [
     route,
     upsert,
     stalls,
@@ -292,6 +298,17 @@ class BypassWorkflow:
 
 
 @workflow.defn
+class StartedWorkflow:
+    """Two governed calls started together, then awaited in the opposite order."""
+
+    @workflow.run
+    async def run(self, request: Transfer) -> list[str]:
+        first = agento.start_activity(upsert, request, start_to_close_timeout=timedelta(seconds=10))
+        second = agento.start_activity(route, request, start_to_close_timeout=timedelta(seconds=10))
+        return [await second, await first]
+
+
+@workflow.defn
 class UnserializableWorkflow:
     @workflow.run
     async def run(self, case: str) -> None:
@@ -301,6 +318,7 @@ class UnserializableWorkflow:
 
 
 WORKFLOWS = [
+    StartedWorkflow,
     UnserializableWorkflow,
     RouteWorkflow,
     ClashWorkflow,

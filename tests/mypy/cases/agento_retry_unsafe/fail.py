@@ -27,3 +27,6 @@ async def run(request: RouteRequest) -> None:
     await agento.execute_activity(
         route, request, start_to_close_timeout=minute, retry_policy=RetryPolicy()
     )
+    await agento.start_activity(
+        route, request, start_to_close_timeout=minute, retry_policy=RetryPolicy(maximum_attempts=2)
+    )
