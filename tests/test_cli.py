@@ -137,11 +137,11 @@ def test_policy_eval_unknown_path(tmp_path: Path) -> None:
 
 
 async def test_the_exit_status_is_the_commands_own_in_200_runs(
-    dev_server: WorkflowEnvironment,
+    agento_dev_server: WorkflowEnvironment,
 ) -> None:
     # Each run makes a Temporal client, whose threads used to abort the finishing interpreter
     # now and then (sdk-python#300): a CI step must be able to trust $?.
-    address = dev_server.client.service_client.config.target_host
+    address = agento_dev_server.client.service_client.config.target_host
     commands = [
         (["review", "list", "--query", 'WorkflowId="none"', "--address", address], 0),
         (["audit", "no-such-run", "--address", address], 2),

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 import agento
 from agento import EmbeddedEngine
 from tests.support.governed import GOVERNED, POLICY_BUNDLE, WORKFLOWS, RouteWorkflow, Transfer
-from tests.test_execution import FlakyEngine, pending_reviews
+from tests.test_execution import flaky, pending_reviews
 
 ROOT = Path(__file__).parents[1]
 
@@ -59,13 +59,15 @@ async def paused_run(client: Client, task_queue: str) -> tuple[WorkflowHandle[An
 
 
 @pytest.fixture
-def client(dev_server: WorkflowEnvironment) -> Client:
+def client(agento_dev_server: WorkflowEnvironment) -> Client:
     engine = EmbeddedEngine(POLICY_BUNDLE)
-    return Client(dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)])
+    return Client(
+        agento_dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
+    )
 
 
 async def test_refusals_are_one_line_and_exit_2(
-    dev_server: WorkflowEnvironment, client: Client
+    agento_dev_server: WorkflowEnvironment, client: Client
 ) -> None:
     task_queue = f"q-{uuid.uuid4()}"
     async with worker(client, task_queue):
@@ -76,15 +78,17 @@ async def test_refusals_are_one_line_and_exit_2(
             ("nope", "bob", "review 'nope' is not pending in this workflow"),
         ]:
             run = await cli(
-                dev_server, "review", "approve", handle.id, review, "--reviewer", reviewer
+                agento_dev_server, "review", "approve", handle.id, review, "--reviewer", reviewer
             )
             assert run.returncode == 2
             assert run.stderr == f"agento: refused: {reason}\n"
         assert len((await handle.fetch_history()).events) == events, "refusals wrote nothing"
-        retry = await cli(dev_server, "review", "retry", handle.id, review_id, "--reviewer", "bob")
+        retry = await cli(
+            agento_dev_server, "review", "retry", handle.id, review_id, "--reviewer", "bob"
+        )
         assert retry.returncode == 2
         assert "is policy_denied, not engine_unavailable" in retry.stderr
-        shown = await cli(dev_server, "review", "show", handle.id, review_id)
+        shown = await cli(agento_dev_server, "review", "show", handle.id, review_id)
         assert shown.returncode == 0, shown.stderr
         fields = dict(line.split(None, 1) for line in shown.stdout.splitlines())
         assert fields["reason"] == "policy_denied"
@@ -92,7 +96,7 @@ async def test_refusals_are_one_line_and_exit_2(
         assert fields["requester"] == "alice"
         assert json.loads(fields["request"]) == {"amount": 150, "project_id": "bess-9"}
         approved = await cli(
-            dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
+            agento_dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
         )
         assert approved.returncode == 0, approved.stderr
         assert json.loads(approved.stdout)["approved"] is True
@@ -100,25 +104,33 @@ async def test_refusals_are_one_line_and_exit_2(
 
 
 async def test_a_worker_that_is_down_is_said_not_hidden(
-    dev_server: WorkflowEnvironment, client: Client
+    agento_dev_server: WorkflowEnvironment, client: Client
 ) -> None:
     task_queue = f"down-{uuid.uuid4()}"
     async with worker(client, task_queue):
         handle, review_id = await paused_run(client, task_queue)
         listed = await cli(
-            dev_server, "review", "list", "--json", "--query", f'WorkflowId="{handle.id}"'
+            agento_dev_server, "review", "list", "--json", "--query", f'WorkflowId="{handle.id}"'
         )
         assert listed.returncode == 0, listed.stderr
         [entry] = json.loads(listed.stdout)["reviews"]
         assert (entry["workflow_id"], entry["review_id"]) == (handle.id, review_id)
     # The worker is gone; the run still waits for its reviewer.
     query = f'WorkflowId="{handle.id}"'
-    listed = await cli(dev_server, "review", "list", "--query", query)
+    listed = await cli(agento_dev_server, "review", "list", "--query", query)
     assert listed.returncode == 2
     assert f"agento: could not ask {handle.id}:" in listed.stderr
     assert "could not be asked for their reviews" in listed.stderr
     approve = await cli(
-        dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob", "--wait", "2"
+        agento_dev_server,
+        "review",
+        "approve",
+        handle.id,
+        review_id,
+        "--reviewer",
+        "bob",
+        "--wait",
+        "2",
     )
     assert approve.returncode == 2
     assert approve.stderr.startswith("agento: no worker took the resolution within 2 s")
@@ -128,11 +140,11 @@ async def test_a_worker_that_is_down_is_said_not_hidden(
 
 
 async def test_retry_asks_the_engine_again_after_an_outage(
-    dev_server: WorkflowEnvironment,
+    agento_dev_server: WorkflowEnvironment,
 ) -> None:
-    engine = FlakyEngine(failures=1)
+    engine = flaky(1)
     client = Client(
-        dev_server.client.service_client,
+        agento_dev_server.client.service_client,
         plugins=[agento.AgentoPlugin(engine=engine, decision_attempts=1)],
     )
     task_queue = f"q-{uuid.uuid4()}"
@@ -144,10 +156,10 @@ async def test_retry_asks_the_engine_again_after_an_outage(
             task_queue=task_queue,
         )
         [review] = await pending_reviews(handle)
-        shown = await cli(dev_server, "review", "show", handle.id, review.review_id)
+        shown = await cli(agento_dev_server, "review", "show", handle.id, review.review_id)
         assert "`agento review retry` asks it again" in shown.stdout
         retry = await cli(
-            dev_server, "review", "retry", handle.id, review.review_id, "--reviewer", "ops"
+            agento_dev_server, "review", "retry", handle.id, review.review_id, "--reviewer", "ops"
         )
         assert retry.returncode == 0, retry.stderr
         assert json.loads(retry.stdout)["comment"] == "ask the policy engine again"

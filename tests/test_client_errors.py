@@ -26,10 +26,10 @@ from tests.test_execution import pending_reviews, recorded_decisions
 
 
 @pytest.fixture
-def client(time_skipping_env: WorkflowEnvironment) -> Client:
+def client(agento_time_skipping_env: WorkflowEnvironment) -> Client:
     engine = EmbeddedEngine(POLICY_BUNDLE)
     return Client(
-        time_skipping_env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
+        agento_time_skipping_env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
     )
 
 

@@ -82,11 +82,13 @@ async def run_until_killed(
 
 
 async def test_killed_non_idempotent_activity_ends_in_reconciliation_review(
-    dev_server: WorkflowEnvironment, ledger: tuple[Ledger, str], tmp_path: Path
+    agento_dev_server: WorkflowEnvironment, ledger: tuple[Ledger, str], tmp_path: Path
 ) -> None:
     book, url = ledger
-    handle, task_queue = await run_until_killed(dev_server, BookOnceWorkflow.run, url, tmp_path)
-    second = start_worker(dev_server, task_queue)
+    handle, task_queue = await run_until_killed(
+        agento_dev_server, BookOnceWorkflow.run, url, tmp_path
+    )
+    second = start_worker(agento_dev_server, task_queue)
     try:
         review = await pending(handle)
         assert review.reason is ReviewReason.OUTCOME_UNKNOWN
@@ -110,11 +112,13 @@ async def test_killed_non_idempotent_activity_ends_in_reconciliation_review(
 
 
 async def test_killed_keyed_activity_reruns_with_the_same_key_and_books_once(
-    dev_server: WorkflowEnvironment, ledger: tuple[Ledger, str], tmp_path: Path
+    agento_dev_server: WorkflowEnvironment, ledger: tuple[Ledger, str], tmp_path: Path
 ) -> None:
     book, url = ledger
-    handle, task_queue = await run_until_killed(dev_server, BookKeyedWorkflow.run, url, tmp_path)
-    second = start_worker(dev_server, task_queue)
+    handle, task_queue = await run_until_killed(
+        agento_dev_server, BookKeyedWorkflow.run, url, tmp_path
+    )
+    second = start_worker(agento_dev_server, task_queue)
     try:
         key = await asyncio.wait_for(handle.result(), timeout=60)
     finally:

@@ -20,6 +20,8 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
     )
     assert run.returncode == 0, run.stderr
     out = run.stdout
+    before_audit = out.split("`agento audit")[0].splitlines()
+    assert all(line.startswith("[") for line in before_audit), "no server banner among steps"
     steps = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
     assert "run 1 (bess-7, all closed): routed as SUB-0001" in steps
     paused = next(s for s in steps if s.startswith("run 2 (bess-9) paused for review"))

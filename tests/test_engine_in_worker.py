@@ -18,11 +18,11 @@ MONDAY_NOON_UTC = 1517832000000000000  # 2018-02-05T12:00:00Z
 
 
 async def test_a_worker_decides_with_time_zones_and_keeps_running(
-    time_skipping_env: WorkflowEnvironment,
+    agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
     engine = agento.EmbeddedEngine(ZONED_BUNDLE)
     client = Client(
-        time_skipping_env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
+        agento_time_skipping_env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
     )
     task_queue = f"q-{uuid.uuid4()}"
 

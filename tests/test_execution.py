@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from pydantic import JsonValue
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
@@ -30,7 +28,6 @@ from agento import (
     Decision,
     EmbeddedEngine,
     PendingReview,
-    PolicyEngineUnavailable,
     PolicyInput,
     ResolveReview,
     ReviewOutcome,
@@ -38,7 +35,12 @@ from agento import (
 )
 from agento._audit import audit_report
 from agento._recording import value_digest as input_digest
-from agento.testing import assert_replays, governance_violations, server_binary
+from agento.testing import (
+    OutageEngine,
+    assert_replays,
+    governance_violations,
+    governed_client,
+)
 from tests.support import governed
 from tests.support.governed import (
     EXECUTED,
@@ -65,38 +67,14 @@ PENDING = "agento.pending_reviews"
 RESOLVE = "agento.resolve_review"
 
 
-class FlakyEngine:
-    """The embedded engine behind an outage: unavailable for the first ``failures`` asks."""
-
-    name = "embedded"
-
-    def __init__(self, failures: int) -> None:
-        self.inner = EmbeddedEngine(POLICY_BUNDLE)
-        self.failures = failures
-        self.asked = 0
-
-    def policies(self) -> frozenset[str]:
-        return self.inner.policies()
-
-    async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
-        self.asked += 1
-        if self.asked <= self.failures:
-            raise PolicyEngineUnavailable("connection refused")
-        return await self.inner.decide(policy, document)
+def flaky(failures: int | None) -> OutageEngine:
+    """The embedded engine behind an outage of ``failures`` decisions (``None``: for good)."""
+    return OutageEngine(EmbeddedEngine(POLICY_BUNDLE), failures=failures)
 
 
-@pytest.fixture(scope="module")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server")
-    ) as env:
-        yield env
-
-
-def governed_client(env: WorkflowEnvironment, engine: Any, **options: Any) -> Client:
-    return Client(
-        env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine, **options)]
-    )
+@pytest.fixture
+def env(agento_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return agento_time_skipping_env
 
 
 async def start(
@@ -255,7 +233,7 @@ async def test_non_recoverable_deny_fails_with_the_reasons(env: WorkflowEnvironm
 
 
 async def test_engine_back_within_the_bound_then_runs(env: WorkflowEnvironment) -> None:
-    engine = FlakyEngine(failures=2)
+    engine = flaky(2)
     client = governed_client(env, engine)
     handle, worker = await start(
         client, RouteWorkflow.run, Transfer(project_id="bess-7", amount=10)
@@ -269,7 +247,7 @@ async def test_engine_back_within_the_bound_then_runs(env: WorkflowEnvironment) 
 async def test_engine_down_past_the_bound_pauses_for_review_and_runs_nothing(
     env: WorkflowEnvironment,
 ) -> None:
-    engine = FlakyEngine(failures=10**9)
+    engine = flaky(None)
     client = governed_client(env, engine, decision_attempts=3)
     handle, worker = await start(
         client, RouteWorkflow.run, Transfer(project_id="bess-7", amount=10)
@@ -285,11 +263,11 @@ async def test_engine_down_past_the_bound_pauses_for_review_and_runs_nothing(
 
 
 async def test_bad_review_updates_are_rejected_without_history(
-    dev_server: WorkflowEnvironment,
+    agento_dev_server: WorkflowEnvironment,
 ) -> None:
     # The time-skipping test server writes a workflow task for every update; the real server
     # (the dev server) drops a rejected update's speculative task, which is what is tested here.
-    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    client = governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
     handle, worker = await start(
         client, RouteTwiceWorkflow.run, Transfer(project_id="bess-9", amount=150)
     )
@@ -423,8 +401,8 @@ async def test_keys_are_distinct_across_continue_as_new(env: WorkflowEnvironment
     assert last == keys[1]
 
 
-async def test_keys_repeat_after_a_reset(dev_server: WorkflowEnvironment) -> None:
-    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+async def test_keys_repeat_after_a_reset(agento_dev_server: WorkflowEnvironment) -> None:
+    client = governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
     handle, worker = await start(
         client, UpsertTwiceWorkflow.run, Transfer(project_id="p", amount=1)
     )

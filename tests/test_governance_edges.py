@@ -30,7 +30,7 @@ from agento import (
     ReviewReason,
 )
 from agento._audit import DecisionFailed, DecisionRecorded, ReviewResolved, audit_report
-from agento.testing import governance_violations
+from agento.testing import governance_violations, governed_client
 from tests.policy.test_opa_engine import listing
 from tests.support.governed import (
     EXECUTED,
@@ -44,14 +44,14 @@ from tests.support.governed import (
     UnserializableWorkflow,
 )
 from tests.support.ledger import Booking, Ledger, RefundWorkflow, refund, running_ledger
-from tests.test_execution import FlakyEngine, failure_of, governed_client, pending_reviews
+from tests.test_execution import failure_of, flaky, pending_reviews
 
 RESOLVE = "agento.resolve_review"
 
 
 @pytest.fixture
-def env(time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
-    return time_skipping_env
+def env(agento_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
+    return agento_time_skipping_env
 
 
 def worker(client: Client, task_queue: str, **options: Any) -> Worker:
@@ -94,9 +94,9 @@ async def resolve(
 
 
 async def test_concurrent_resolutions_of_one_review_accept_exactly_one(
-    dev_server: WorkflowEnvironment,
+    agento_dev_server: WorkflowEnvironment,
 ) -> None:
-    client = governed_client(dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    client = governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"race-{uuid.uuid4()}"
     pairs = [(True, False)] * 40 + [(True, True)] * 10 + [(False, False)] * 5
     async with worker(client, task_queue, max_concurrent_workflow_tasks=20):
@@ -309,7 +309,7 @@ async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
 async def test_a_request_that_is_not_json_fails_the_run_before_asking(
     env: WorkflowEnvironment, case: str
 ) -> None:
-    engine = FlakyEngine(failures=0)  # the embedded engine, counting asks
+    engine = flaky(0)  # the embedded engine, counting asks
     client = governed_client(env, engine)
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
@@ -340,7 +340,7 @@ async def test_a_request_that_is_not_json_fails_the_run_before_asking(
 async def test_an_engine_unavailable_review_cites_the_failed_decision_step(
     env: WorkflowEnvironment,
 ) -> None:
-    engine = FlakyEngine(failures=2)
+    engine = flaky(2)
     client = governed_client(env, engine, decision_attempts=2)
     task_queue = f"q-{uuid.uuid4()}"
     async with worker(client, task_queue):

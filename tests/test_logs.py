@@ -9,8 +9,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from agento.testing import governed_client
 from tests.support.governed import BypassWorkflow, RouteWorkflow, Transfer
-from tests.test_execution import FlakyEngine, governed_client, start
+from tests.test_execution import flaky, start
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -18,10 +19,10 @@ def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 async def test_an_engine_outage_is_one_line_per_attempt(
-    time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+    agento_time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = governed_client(time_skipping_env, FlakyEngine(failures=2))
+    client = governed_client(agento_time_skipping_env, flaky(2))
     handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="p", amount=1))
     async with worker:
         await handle.result()
@@ -43,10 +44,10 @@ async def test_an_engine_outage_is_one_line_per_attempt(
 
 
 async def test_a_refused_bypass_is_one_line(
-    time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
+    agento_time_skipping_env: WorkflowEnvironment, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = governed_client(time_skipping_env, FlakyEngine(failures=0))
+    client = governed_client(agento_time_skipping_env, flaky(0))
     handle, worker = await start(client, BypassWorkflow.run, Transfer(project_id="p", amount=1))
     async with worker:
         with pytest.raises(WorkflowFailureError):

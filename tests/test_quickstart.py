@@ -1,4 +1,4 @@
-"""docs/quickstart.md, run as written: its files, its command, its printed output."""
+"""docs/quickstart.md and docs/testing.md, run as written: their files, their commands."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 QUICKSTART = Path(__file__).parents[1] / "docs" / "quickstart.md"
+TESTING = QUICKSTART.with_name("testing.md")
 _BLOCK = re.compile(r"<!-- (file: (?P<path>\S+)|output) -->\n```\w*\n(?P<body>.*?)```", re.DOTALL)
 
 
@@ -33,3 +34,22 @@ def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     printed = [line for line in run.stdout.splitlines() if not line.startswith(("Temporal ", " "))]
     assert [line for line in printed if line.strip()] == expected.strip().splitlines()
+
+
+def test_the_testing_page_runs_as_written(tmp_path: Path) -> None:
+    for page in (QUICKSTART, TESTING):
+        for block in _BLOCK.finditer(page.read_text()):
+            if block["path"] and block["path"] != "run.py":
+                target = tmp_path / block["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(block["body"])
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout

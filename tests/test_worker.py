@@ -24,7 +24,7 @@ async def plain_activity(project_id: str) -> None: ...
 
 
 def test_worker_refuses_to_start_with_a_misdeclared_activity(
-    time_skipping_env: WorkflowEnvironment,
+    agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
     misdeclared = build(
         "async def route(request: Request) -> None: ...",
@@ -35,7 +35,7 @@ def test_worker_refuses_to_start_with_a_misdeclared_activity(
     )
     with pytest.raises(MisdeclaredActivityError) as raised:
         Worker(
-            time_skipping_env.client,
+            agento_time_skipping_env.client,
             task_queue=f"refused-{uuid.uuid4()}",
             workflows=[CountSpecsWorkflow],
             activities=as_temporal_activities(*WELL_DECLARED, misdeclared),
@@ -46,16 +46,20 @@ def test_worker_refuses_to_start_with_a_misdeclared_activity(
     ]
 
 
-def test_plain_activities_need_the_explicit_opt_out(time_skipping_env: WorkflowEnvironment) -> None:
+def test_plain_activities_need_the_explicit_opt_out(
+    agento_time_skipping_env: WorkflowEnvironment,
+) -> None:
     activities = [plain_activity, check_specs.declaration.fn]
     with pytest.raises(MisdeclaredActivityError) as raised:
-        Worker(time_skipping_env.client, task_queue=f"q-{uuid.uuid4()}", activities=activities)
+        Worker(
+            agento_time_skipping_env.client, task_queue=f"q-{uuid.uuid4()}", activities=activities
+        )
     assert [(v.activity, v.rule.id) for v in raised.value.violations] == [
         ("plain_activity", "agento-ungoverned"),
         ("check_specs", "agento-ungoverned"),
     ]
     opted_out = Client(
-        time_skipping_env.client.service_client,
+        agento_time_skipping_env.client.service_client,
         plugins=[AgentoPlugin(ungoverned=[plain_activity])],
     )
     Worker(opted_out, task_queue=f"q-{uuid.uuid4()}", activities=[plain_activity])
@@ -67,8 +71,10 @@ def deciding(env: WorkflowEnvironment, **options: Any) -> Client:
     return Client(env.client.service_client, plugins=[AgentoPlugin(engine=engine, **options)])
 
 
-async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowEnvironment) -> None:
-    client = deciding(time_skipping_env)
+async def test_worker_runs_a_well_declared_activity(
+    agento_time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = deciding(agento_time_skipping_env)
     task_queue = f"governed-{uuid.uuid4()}"
     async with Worker(
         client,
@@ -83,9 +89,9 @@ async def test_worker_runs_a_well_declared_activity(time_skipping_env: WorkflowE
 
 
 async def test_client_plugin_registers_its_activities_on_every_worker(
-    time_skipping_env: WorkflowEnvironment,
+    agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = deciding(time_skipping_env, activities=[count_specs])
+    client = deciding(agento_time_skipping_env, activities=[count_specs])
     task_queue = f"registered-{uuid.uuid4()}"
     async with Worker(client, task_queue=task_queue, workflows=[CountSpecsWorkflow]):
         result = await client.execute_workflow(
@@ -95,9 +101,11 @@ async def test_client_plugin_registers_its_activities_on_every_worker(
 
 
 async def test_a_plain_temporal_worker_runs_a_governed_activity(
-    time_skipping_env: WorkflowEnvironment,
+    agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = Client(time_skipping_env.client.service_client, data_converter=pydantic_data_converter)
+    client = Client(
+        agento_time_skipping_env.client.service_client, data_converter=pydantic_data_converter
+    )
     task_queue = f"plain-{uuid.uuid4()}"
     async with Worker(
         client,
@@ -112,12 +120,12 @@ async def test_a_plain_temporal_worker_runs_a_governed_activity(
 
 
 def test_a_worker_that_runs_workflows_needs_an_engine(
-    time_skipping_env: WorkflowEnvironment,
+    agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
     # The session's client has AgentoPlugin() without an engine: fine for starting workflows.
     with pytest.raises(ValueError, match="no policy engine") as raised:
         Worker(
-            time_skipping_env.client,
+            agento_time_skipping_env.client,
             task_queue=f"q-{uuid.uuid4()}",
             workflows=[CountSpecsWorkflow],
             activities=as_temporal_activities(count_specs),
@@ -125,7 +133,7 @@ def test_a_worker_that_runs_workflows_needs_an_engine(
     assert "AgentoPlugin(engine=" in str(raised.value), "the message names the fix"
     # Without workflows there is nothing to decide: an activity-only worker is built.
     Worker(
-        time_skipping_env.client,
+        agento_time_skipping_env.client,
         task_queue=f"q-{uuid.uuid4()}",
         activities=as_temporal_activities(count_specs),
     )

