@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
+from agento._cli_audit import _tls, connection_parser
 from tests.policy.bundles import write_bundle
 from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
 
@@ -165,3 +167,40 @@ async def test_the_exit_status_is_the_commands_own_in_200_runs(
         (args[0], got) for (args, want), got in zip(commands, statuses, strict=True) if got != want
     ]
     assert wrong == [], f"{len(wrong)} of {len(commands)} runs left with another status"
+
+
+def test_mtls_flags_build_the_tls_config(tmp_path: Path) -> None:
+    cert, key, ca = (tmp_path / name for name in ("client.pem", "client.key", "ca.pem"))
+    for path in (cert, key, ca):
+        path.write_bytes(f"-----{path.name}-----".encode())
+    flags = {
+        "--tls-cert-path": str(cert),
+        "--tls-key-path": str(key),
+        "--tls-ca-path": str(ca),
+        "--tls-server-name": "temporal.internal",
+    }
+    args = connection_parser().parse_args([part for pair in flags.items() for part in pair])
+    assert _tls(args) == TLSConfig(
+        client_cert=b"-----client.pem-----",
+        client_private_key=b"-----client.key-----",
+        server_root_ca_cert=b"-----ca.pem-----",
+        domain="temporal.internal",
+    )
+    assert _tls(connection_parser().parse_args(["--tls"])) is True
+    assert _tls(connection_parser().parse_args([])) is False
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tls-cert-path", "/nope/client.pem"], "mTLS needs both --tls-cert-path and"),
+        (
+            ["--tls-cert-path", "/nope/c.pem", "--tls-key-path", "/nope/c.key"],
+            "cannot read /nope/c.pem: No such file or directory",
+        ),
+    ],
+)
+def test_bad_mtls_flags_are_one_line_errors(flags: list[str], message: str) -> None:
+    run = agento("audit", "wf", *flags)
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"agento: {message}")
