@@ -124,6 +124,16 @@ class GovernedActivity(Generic[I, C, P, R]):
         )
 
 
+class _SyncGovernedActivity(GovernedActivity[I, C, P, R]):
+    """A governed ``def`` activity: Temporal's worker runs it in its ``activity_executor``,
+    after agento's grant check has run on the event loop, as for an async one."""
+
+    if not TYPE_CHECKING:
+
+        def __call__(self, *args, **kwargs):
+            return self.declaration.fn(*args, **kwargs)
+
+
 AnyActivity: TypeAlias = GovernedActivity[Any, Any, ..., Any]
 """Any governed activity, whatever its declaration and signature: the element type of a list
 handed to a worker (``ACTIVITIES: list[agento.AnyActivity] = [route, lookup]``)."""
@@ -144,24 +154,40 @@ _SideEffect: TypeAlias = Literal[PolicyClass.SIDE_EFFECT]
 # One decorator shape per combination of "takes a key" and "is policy-gated", so that plain
 # typing (pyright included) already rejects a missing key or a missing request.
 class _Plain(Protocol[_I, _C]):
+    @overload
     def __call__(self, fn: Callable[_P, Awaitable[_R]], /) -> GovernedActivity[_I, _C, _P, _R]: ...
+    @overload
+    def __call__(self, fn: Callable[_P, _R], /) -> GovernedActivity[_I, _C, _P, _R]: ...
 
 
 class _WithKey(Protocol[_I, _C]):
+    @overload
     def __call__(
         self, fn: Callable[Concatenate[IdempotencyKey, _P], Awaitable[_R]], /
+    ) -> GovernedActivity[_I, _C, _P, _R]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[Concatenate[IdempotencyKey, _P], _R], /
     ) -> GovernedActivity[_I, _C, _P, _R]: ...
 
 
 class _Gated(Protocol[_I, _C]):
+    @overload
     def __call__(
         self, fn: Callable[[_In], Awaitable[_R]], /
     ) -> GovernedActivity[_I, _C, [_In], _R]: ...
+    @overload
+    def __call__(self, fn: Callable[[_In], _R], /) -> GovernedActivity[_I, _C, [_In], _R]: ...
 
 
 class _GatedWithKey(Protocol[_I, _C]):
+    @overload
     def __call__(
         self, fn: Callable[[IdempotencyKey, _In], Awaitable[_R]], /
+    ) -> GovernedActivity[_I, _C, [_In], _R]: ...
+    @overload
+    def __call__(
+        self, fn: Callable[[IdempotencyKey, _In], _R], /
     ) -> GovernedActivity[_I, _C, [_In], _R]: ...
 
 
@@ -235,7 +261,7 @@ def activity(
     version: str,
     policy: str | None = None,
     name: str | None = None,
-) -> Callable[[Callable[..., Awaitable[Any]]], AnyActivity]:
+) -> Callable[[Callable[..., Any]], AnyActivity]:
     """Declare a governed activity.
 
     Args:
@@ -250,7 +276,7 @@ def activity(
     (``agento.validate_activities``) and the mypy plugin report the rest with rule ids.
     """
 
-    def declare(fn: Callable[..., Awaitable[Any]]) -> AnyActivity:
+    def declare(fn: Callable[..., Any]) -> AnyActivity:
         activity_name = name or str(getattr(fn, "__name__", repr(fn)))
         if hasattr(fn, "__temporal_activity_definition"):
             raise TypeError(
@@ -265,7 +291,8 @@ def activity(
                 "define the types it names before the activity"
             ) from e
         temporalio.activity.defn(name=activity_name)(fn)
-        return GovernedActivity(
+        governed = GovernedActivity if inspect.iscoroutinefunction(fn) else _SyncGovernedActivity
+        return governed(
             ActivityDeclaration(
                 name=activity_name,
                 idempotency=idempotency,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Collection, Iterable, Sequence
 
 from agento._declaration import ActivityDeclaration, declaration_of
@@ -99,7 +98,6 @@ def _facts(d: ActivityDeclaration) -> DeclarationFacts:
         policy=policy if policy is None or isinstance(policy, str) else repr(policy),
         version=version if isinstance(version, str) else repr(version),
         parameters=d.parameters,
-        is_async=inspect.iscoroutinefunction(d.fn),
     )
 
 

@@ -227,7 +227,6 @@ def _check_declaration(plugin: AgentoPlugin, ctx: MethodContext) -> Type:
         policy=_string_fact(args.get("policy")),
         version=_string_fact(args.get("version")),
         parameters=parameters,
-        is_async=is_async,
     )
     for violation in check_declaration(facts):
         _fail(ctx.api, violation.rule, str(violation), factory)

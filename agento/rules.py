@@ -166,14 +166,6 @@ BAD_POLICY_PATH = Rule(
     _STATIC,
     Scope.DECLARATION,
 )
-NOT_ASYNC = Rule(
-    "agento-not-async",
-    "A governed activity is an async def.",
-    'Activity "{activity}" is not an async function',
-    'declare it with "async def" and move blocking work into asyncio.to_thread(...)',
-    _STATIC,
-    Scope.SIGNATURE,
-)
 UNGOVERNED = Rule(
     "agento-ungoverned",
     "Every activity on a governed worker is declared with @agento.activity, or is opted out "
@@ -229,7 +221,6 @@ RULES: tuple[Rule, ...] = (
     DYNAMIC_DECLARATION,
     BAD_VERSION,
     BAD_POLICY_PATH,
-    NOT_ASYNC,
     UNGOVERNED,
     DUPLICATE_NAME,
     UNKNOWN_POLICY,
@@ -281,7 +272,7 @@ class Parameter:
 class DeclarationFacts:
     """What a checker knows about one ``@agento.activity`` declaration.
 
-    ``None`` for ``version``, ``parameters`` or ``is_async`` means the checker cannot know it
+    ``None`` for ``version`` or ``parameters`` means the checker cannot know it
     (the mypy plugin facing a non-literal version, say); the rules about it are then skipped.
     """
 
@@ -291,7 +282,6 @@ class DeclarationFacts:
     policy: str | Dynamic | None
     version: str | Dynamic | None
     parameters: tuple[Parameter, ...] | None
-    is_async: bool | None
 
 
 def check_declaration(facts: DeclarationFacts) -> list[Violation]:
@@ -346,8 +336,6 @@ def check_declaration(facts: DeclarationFacts) -> list[Violation]:
         found.append(BAD_VERSION.violation(name, value=_quote(facts.version)))
     if isinstance(facts.policy, str) and not _POLICY_PATH.fullmatch(facts.policy):
         found.append(BAD_POLICY_PATH.violation(name, value=_quote(facts.policy)))
-    if facts.is_async is False:
-        found.append(NOT_ASYNC.violation(name))
     return found
 
 

@@ -48,7 +48,6 @@ def test_validate_rejects_each_rule_with_its_id() -> None:
         "agento-dynamic-declaration",
         "agento-bad-version",
         "agento-bad-policy-path",
-        "agento-not-async",
         "agento-ungoverned",
         "agento-duplicate-name",
     }

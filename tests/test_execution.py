@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -46,10 +47,13 @@ from tests.support.governed import (
     EXECUTED,
     GOVERNED,
     POLICY_BUNDLE,
+    SYNC_GOVERNED,
     WORKFLOWS,
+    BypassInThreadWorkflow,
     BypassWorkflow,
     Clashing,
     ClashWorkflow,
+    PayInThreadWorkflow,
     Payment,
     PayWorkflow,
     ReconciledStallWorkflow,
@@ -518,3 +522,42 @@ async def test_started_calls_are_numbered_in_call_order_and_governed(
     history = await handle.fetch_history()
     assert len(audit_report(history).decisions) == 2, "each started call was decided"
     assert governance_violations(history, GOVERNED) == []
+
+
+async def test_a_synchronous_activity_is_governed_alike(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    before = len(EXECUTED)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="activity") as threads:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[PayInThreadWorkflow, BypassInThreadWorkflow],
+            activities=agento.as_temporal_activities(*SYNC_GOVERNED),
+            activity_executor=threads,
+        ):
+            allowed = await client.execute_workflow(
+                PayInThreadWorkflow.run,
+                Transfer(project_id="p", amount=7),
+                id=f"wf-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            denied = await client.start_workflow(
+                PayInThreadWorkflow.run,
+                Transfer(project_id="p", amount=5000),
+                id=f"wf-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            assert (await failure_of(denied)).type == "PolicyDenied"
+            bypass = await client.start_workflow(
+                BypassInThreadWorkflow.run,
+                Transfer(project_id="p", amount=1),
+                id=f"wf-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            with pytest.raises(WorkflowFailureError):
+                await bypass.result()
+    assert allowed.startswith("activity"), "it ran in the worker's executor"
+    [(name, key, amount)] = EXECUTED[before:]
+    assert (name, amount) == ("pay_in_thread", 7), "neither the deny nor the bypass ran"
+    assert key.endswith("/0/agento-1-pay_in_thread")

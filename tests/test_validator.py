@@ -77,12 +77,6 @@ DECLARATION_CASES: dict[str, tuple[dict[str, object], dict[str, object], str, st
         "async def fetch(request: Request) -> None: ...",
         "async def fetch(request: Request) -> None: ...",
     ),
-    "agento-not-async": (
-        {"idempotency": IDEMPOTENT, "policy_class": READ_ONLY},
-        {},
-        "def fetch(project_id: str) -> None: ...",
-        "async def fetch(project_id: str) -> None: ...",
-    ),
 }
 
 
@@ -155,11 +149,10 @@ def test_error_lists_every_violation_with_activity_rule_and_fix() -> None:
         "agento-unchecked-argument",
         "agento-bad-version",
         "agento-bad-policy-path",
-        "agento-not-async",
         "agento-ungoverned",
     ]
     text = str(raised.value)
-    assert text.startswith("6 agento rule violations:\n")
+    assert text.startswith("5 agento rule violations:\n")
     assert '  route [agento-missing-key]: Activity "route" is NON_IDEMPOTENT' in text
     assert 'Fix: add "key: agento.IdempotencyKey" as its first parameter' in text
 

@@ -26,16 +26,15 @@ def allowed(
     policy: str | None,
     version: str,
     params: list[str],
-    is_async: bool,
 ) -> bool:
-    """The rule table, restated independently of agento.rules.check_declaration."""
+    """The rule table, restated independently of agento.rules.check_declaration (sync and async
+    functions alike)."""
     if not isinstance(idempotency, Idempotency) or not isinstance(policy_class, PolicyClass):
         return False
     gated = policy_class is PolicyClass.SIDE_EFFECT or policy is not None
     needs_key = idempotency is not Idempotency.IDEMPOTENT
     return (
-        is_async
-        and version in ("1.4.0", "2.0.0-rc.1+build.7")
+        version in ("1.4.0", "2.0.0-rc.1+build.7")
         and policy != "agento//routing"
         and not (
             policy_class is PolicyClass.READ_ONLY and idempotency is Idempotency.NON_IDEMPOTENT
@@ -74,5 +73,5 @@ def test_validator_accepts_exactly_what_the_rules_allow(
         version=version,
     )
     violations = check_activities([governed])
-    expected = allowed(idempotency, policy_class, policy, version, params, is_async)
+    expected = allowed(idempotency, policy_class, policy, version, params)
     assert (not violations) == expected, [str(v) for v in violations]

@@ -78,12 +78,6 @@ async def bad_version(project_id: str) -> None: ...
 async def bad_policy_path(request: RouteRequest) -> None: ...
 
 
-@agento.activity(
-    idempotency=Idempotency.IDEMPOTENT, policy_class=PolicyClass.READ_ONLY, version="1.0.0"
-)
-def not_async(project_id: str) -> None: ...
-
-
 @activity.defn
 async def ungoverned(project_id: str) -> None: ...
 
@@ -116,7 +110,6 @@ ACTIVITIES = [
     dynamic_declaration,
     bad_version,
     bad_policy_path,
-    not_async,
     ungoverned,
     fetch_specs,
     fetch_specs_v2,

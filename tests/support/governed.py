@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -331,3 +332,39 @@ WORKFLOWS = [
     UnsafeRetryWorkflow,
     BypassWorkflow,
 ]
+
+
+@agento.activity(
+    idempotency=Idempotency.KEYED,
+    policy_class=PolicyClass.SIDE_EFFECT,
+    policy=ROUTE,
+    version="1.0.0",
+)
+def pay_in_thread(key: IdempotencyKey, request: Transfer) -> str:
+    """A synchronous activity: the worker runs it in its activity executor."""
+    EXECUTED.append(("pay_in_thread", key, request.amount))
+    return threading.current_thread().name
+
+
+SYNC_GOVERNED: list[AnyActivity] = [pay_in_thread]
+
+
+@workflow.defn
+class PayInThreadWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        return await agento.execute_activity(
+            pay_in_thread, request, start_to_close_timeout=timedelta(seconds=10)
+        )
+
+
+@workflow.defn
+class BypassInThreadWorkflow:
+    @workflow.run
+    async def run(self, request: Transfer) -> str:
+        result: str = await workflow.execute_activity(
+            "pay_in_thread",
+            args=["forged-key", request],
+            start_to_close_timeout=timedelta(seconds=10),
+        )
+        return result
