@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
     from agento._execution import execute_activity, start_activity
     from agento._http import IdempotencyKeyTransport
+    from agento._observability.decision_log import DecisionLog, FileDecisionLog, HttpDecisionLog
     from agento._opa import OpaServerEngine
     from agento._plugin import AgentoPlugin
     from agento._postures import Idempotency, PolicyClass
@@ -58,10 +59,13 @@ __all__ = [
     "BundleError",
     "Decision",
     "DecisionContext",
+    "DecisionLog",
     "EmbeddedEngine",
+    "FileDecisionLog",
     "GovernanceError",
     "GovernanceFailure",
     "GovernedActivity",
+    "HttpDecisionLog",
     "Idempotency",
     "IdempotencyKey",
     "IdempotencyKeyTransport",
@@ -148,6 +152,9 @@ _HOMES = {
     "PolicyEngineUnavailable": "agento._errors",
     "PolicyError": "agento._errors",
     "OpaServerEngine": "agento._opa",
+    "DecisionLog": "agento._observability.decision_log",
+    "FileDecisionLog": "agento._observability.decision_log",
+    "HttpDecisionLog": "agento._observability.decision_log",
     "Idempotency": "agento._postures",
     "PolicyClass": "agento._postures",
     "run": "agento._process",

@@ -5,35 +5,67 @@ Its result, the full `agento.Decision`, is what the workflow history records.
 
 from __future__ import annotations
 
+from pydantic import JsonValue
 from temporalio import activity
 
-from agento._decision import Decision
+from agento._decision import RESERVED_KEY, Decision
 from agento._engine import PolicyEngine
 from agento._errors import PolicyEngineUnavailable, PolicyError
 from agento._execution import DECISION_ACTIVITY, DecisionRequest
 from agento._logging import fail_closed
+from agento._observability import metrics
+from agento._observability.decision_log import DecisionLog, record
+from agento._observability.tracing import activity_span
 from agento._recording import recorded_input
 
 
 class DecisionActivity:
-    def __init__(self, engine: PolicyEngine) -> None:
+    def __init__(self, engine: PolicyEngine, decision_log: DecisionLog | None = None) -> None:
         self.engine = engine
+        self.decision_log = decision_log
 
     @activity.defn(name=DECISION_ACTIVITY)
     async def decide(self, request: DecisionRequest) -> Decision:
-        try:
-            decision = await self.engine.decide(request.policy, request.input)
-        except PolicyEngineUnavailable as e:  # retried, then a review: failing closed, as meant
-            raise fail_closed("policy engine unavailable", e, request, retryable=True) from None
-        except PolicyError as e:  # asking again cannot help: the run fails
-            raise fail_closed("policy cannot be asked", e, request, retryable=False) from None
-        recorded, complete = recorded_input(
-            decision.input, sensitive=request.sensitive, needed=request.needed
-        )
-        return decision.model_copy(
-            update={
-                "input": recorded,
-                "input_redacted": request.sensitive,
-                "input_complete": complete,
-            }
-        )
+        with activity_span("agento.decision", {"agento.policy": request.policy}) as span:
+            try:
+                decision = await self.engine.decide(request.policy, request.input)
+            except PolicyEngineUnavailable as e:  # retried, then a review: failing closed
+                metrics.decision(request.policy, "unavailable")
+                span["agento.outcome"] = "unavailable"
+                raise fail_closed("policy engine unavailable", e, request, retryable=True) from None
+            except PolicyError as e:  # asking again cannot help: the run fails
+                metrics.decision(request.policy, "error")
+                span["agento.outcome"] = "error"
+                raise fail_closed("policy cannot be asked", e, request, retryable=False) from None
+            recorded, complete = recorded_input(
+                decision.input, sensitive=request.sensitive, needed=request.needed
+            )
+            decision = decision.model_copy(
+                update={
+                    "input": recorded,
+                    "input_redacted": request.sensitive,
+                    "input_complete": complete,
+                }
+            )
+            outcome = "allow" if decision.allow else "deny"
+            metrics.decision(request.policy, outcome, decision.evaluation_ms)
+            span.update(
+                {
+                    "agento.outcome": outcome,
+                    "agento.allow": decision.allow,
+                    "agento.decision_id": decision.decision_id,
+                    "agento.bundle_revision": decision.bundle_revision,
+                    "agento.evaluation_ms": decision.evaluation_ms,
+                }
+            )
+        if self.decision_log is not None:
+            record(self.decision_log, decision, _context(request))
+        return decision
+
+
+def _context(request: DecisionRequest) -> dict[str, JsonValue]:
+    """agento's context of a decision-log event: who asked, from the input document."""
+    called = request.input.get(RESERVED_KEY)
+    called = called if isinstance(called, dict) else {}
+    keys = ("workflow_id", "run_id", "workflow_type", "activity", "activity_version", "requester")
+    return {key: called.get(key) for key in keys}

@@ -19,6 +19,7 @@ from temporalio.worker import (
 )
 
 from agento._declaration import PolicyInput, declaration_of
+from agento._errors import GovernanceError
 from agento._execution import (
     CALL_HEADER,
     GENERATION_HEADER,
@@ -29,6 +30,8 @@ from agento._execution import (
     request_digest,
 )
 from agento._logging import log_event
+from agento._observability import metrics
+from agento._observability.tracing import activity_span
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -87,6 +90,9 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
         )
         try:
             return await super().execute_workflow(input)
+        except GovernanceError as e:  # a rule refused a governed call: the run fails
+            metrics.refusal(e.type or "GovernanceError", in_workflow=True)
+            raise
         finally:
             RUNS.pop(run_id, None)
 
@@ -131,6 +137,11 @@ class _RefuseUngranted(ActivityInboundInterceptor):
 
 def _refusal(activity_name: str, call: str) -> ApplicationError:
     message = str(BYPASS.violation(activity_name, call=call))
+    metrics.refusal(BYPASS.id, in_workflow=False)
+    with activity_span(
+        "agento.refusal", {"agento.rule": BYPASS.id, "agento.activity": activity_name}
+    ):
+        pass
     log_event(
         "ungranted start refused",
         activity=activity_name,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import temporalio.converter
@@ -22,10 +23,19 @@ from agento._engine import PolicyCatalog, PolicyEngine
 from agento._errors import PolicyEngineUnavailable
 from agento._execution import DecisionSettings
 from agento._interceptor import GovernanceInterceptor
+from agento._observability.decision_log import DecisionLog
 from agento._validator import validate_activities
 
 # Deterministic libraries workflow code reaches through agento; shared, not re-imported per run.
-_PASSTHROUGH = ("agento", "pydantic", "pydantic_core", "annotated_types", "httpx", "regopy")
+_PASSTHROUGH = (
+    "agento",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "httpx",
+    "regopy",
+    "opentelemetry",
+)
 
 
 class AgentoPlugin(temporalio.plugin.SimplePlugin):
@@ -55,6 +65,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             the opt-out is explicit so that it shows in review.
         decide_locally: Ask through a local activity (one history event, about 4 ms) rather than
             a regular activity (six events, about 46 ms). Both record the full Decision.
+        decision_log: Where every decision also goes, as an OPA decision-log event
+            (`agento.FileDecisionLog`, `agento.HttpDecisionLog`); it never delays a decision.
         decision_attempts: How often an unavailable engine is asked (1 s apart, doubling up to
             15 s; five attempts span about 15 s) before the activity pauses for review with
             "policy engine unavailable". Nothing runs meanwhile.
@@ -68,12 +80,14 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         ungoverned: Sequence[Callable[..., object]] = (),
         decide_locally: bool = True,
         decision_attempts: int = 5,
+        decision_log: DecisionLog | None = None,
     ) -> None:
         registered = as_temporal_activities(*activities)
         self._decision_activity = None
         if engine is not None:
-            self._decision_activity = DecisionActivity(engine).decide
+            self._decision_activity = DecisionActivity(engine, decision_log).decide
             registered.append(self._decision_activity)
+        self.decision_log = decision_log
         settings = DecisionSettings(local=decide_locally, attempts=decision_attempts)
         super().__init__(
             "agento.AgentoPlugin",
@@ -81,9 +95,19 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             activities=registered or None,
             interceptors=[GovernanceInterceptor(settings)],
             workflow_runner=_with_passthrough,
+            run_context=self._running,
         )
         self.engine = engine
         self.ungoverned = tuple(ungoverned)
+
+    @contextlib.asynccontextmanager
+    async def _running(self) -> AsyncIterator[None]:
+        """Around a worker's run: deliver the decision log's buffer when it stops."""
+        try:
+            yield
+        finally:
+            if self.decision_log is not None:
+                await self.decision_log.aclose()
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         config = super().configure_worker(config)

@@ -13,6 +13,8 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 from agento._errors import ReviewTimedOut
+from agento._observability import metrics
+from agento._observability.tracing import workflow_span
 
 PENDING_REVIEWS_QUERY = "agento.pending_reviews"
 RESOLVE_REVIEW_UPDATE = "agento.resolve_review"
@@ -100,6 +102,7 @@ class ReviewBoard:
         timeout: timedelta,
     ) -> ReviewOutcome:
         """Open a review and pause until a reviewer resolves it (an update, so in history)."""
+        since = workflow.now()
         self.pending[review_id] = PendingReview(
             review_id=review_id,
             activity=activity,
@@ -108,18 +111,23 @@ class ReviewBoard:
             request=request,
             decision_id=decision_id,
             requester=requester,
-            since=workflow.now(),
+            since=since,
             opened_by=opened_by,
         )
+        metrics.review_opened(reason)
         try:
             await workflow.wait_condition(lambda: review_id in self.outcomes, timeout=timeout)
         except TimeoutError:
+            _closed(review_id, reason, "timed_out", timeout)
             raise ReviewTimedOut(
                 activity, review_id, f"{timeout.total_seconds() / 3600:g} hours"
             ) from None
         finally:
             self.pending.pop(review_id, None)
-        return self.outcomes[review_id]
+        outcome = self.outcomes[review_id]
+        verdict = "approved" if outcome.approved else "rejected"
+        _closed(review_id, reason, verdict, outcome.resolved_at - since, outcome.reviewer)
+        return outcome
 
     def validate(self, resolution: ResolveReview) -> None:
         """The update validator: a refusal here writes nothing to history."""
@@ -155,6 +163,23 @@ class ReviewBoard:
         if pending.requester is not None and same_identity(resolution.reviewer, pending.requester):
             raise _refused(f"{resolution.reviewer} requested this run and may not review it")
         return pending
+
+
+def _closed(
+    review_id: str, reason: ReviewReason, outcome: str, waited: timedelta, reviewer: str = ""
+) -> None:
+    """Count a closed review and trace it (replay-safe: neither records during replay)."""
+    metrics.review_resolved(reason, outcome, waited)
+    workflow_span(
+        "agento.review",
+        {
+            "agento.review_id": review_id,
+            "agento.reason": str(reason),
+            "agento.outcome": outcome,
+            "agento.reviewer": reviewer,
+            "agento.waited_s": waited.total_seconds(),
+        },
+    )
 
 
 def _refused(message: str) -> ApplicationError:

@@ -1,0 +1,47 @@
+"""Spans for decisions, refusals and reviews, nested under the spans Temporal's OpenTelemetry
+interceptor creates; nothing at all when OpenTelemetry is not installed (``agento[otel]``)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+try:
+    from opentelemetry import trace
+except ImportError:  # tracing is optional
+    trace = None  # type: ignore[assignment]
+
+Attributes = Mapping[str, str | bool | int | float]
+
+
+@contextlib.contextmanager
+def activity_span(
+    name: str, attributes: Attributes
+) -> Iterator[dict[str, str | bool | int | float]]:
+    """A span around activity-side work (activities are never replayed); attributes added to the
+    yielded dict are set on the span when it ends."""
+    extra: dict[str, str | bool | int | float] = {}
+    if trace is None:
+        yield extra
+        return
+    with trace.get_tracer("agento").start_as_current_span(
+        name, attributes=dict(attributes)
+    ) as span:
+        try:
+            yield extra
+        finally:
+            span.set_attributes(extra)
+
+
+def workflow_span(name: str, attributes: Attributes) -> None:
+    """A completed span in workflow code: recorded once, never on replay, and only when
+    Temporal's tracing interceptor runs the workflow."""
+    if trace is None:
+        return
+    try:
+        from temporalio.contrib.opentelemetry import TracingWorkflowInboundInterceptor
+        from temporalio.contrib.opentelemetry.workflow import completed_span
+    except ImportError:
+        return
+    if TracingWorkflowInboundInterceptor._from_context() is not None:
+        completed_span(name, attributes=dict(attributes))
