@@ -31,7 +31,7 @@ from agento._execution import (
 )
 from agento._logging import log_event
 from agento._observability import metrics
-from agento._observability.tracing import activity_span
+from agento._observability.tracing import activity_event
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -138,10 +138,7 @@ class _RefuseUngranted(ActivityInboundInterceptor):
 def _refusal(activity_name: str, call: str) -> ApplicationError:
     message = str(BYPASS.violation(activity_name, call=call))
     metrics.refusal(BYPASS.id, in_workflow=False)
-    with activity_span(
-        "agento.refusal", {"agento.rule": BYPASS.id, "agento.activity": activity_name}
-    ):
-        pass
+    activity_event("agento.refusal", {"agento.rule": BYPASS.id, "agento.activity": activity_name})
     log_event(
         "ungranted start refused",
         activity=activity_name,

@@ -33,6 +33,12 @@ def activity_span(
             span.set_attributes(extra)
 
 
+def activity_event(name: str, attributes: Attributes) -> None:
+    """A completed span marking a moment in activity-side work (a refusal, say)."""
+    if trace is not None:
+        trace.get_tracer("agento").start_span(name, attributes=dict(attributes)).end()
+
+
 def workflow_span(name: str, attributes: Attributes) -> None:
     """A completed span in workflow code: recorded once, never on replay, and only when
     Temporal's tracing interceptor runs the workflow."""
