@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import agento
 from agento import EmbeddedEngine
-from tests.support.governed import GOVERNED, POLICY_BUNDLE, WORKFLOWS, RouteWorkflow, Transfer
+from agento.testing import governed_client
+from tests.support.governed import POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
 from tests.test_execution import flaky, pending_reviews
 
 ROOT = Path(__file__).parents[1]
@@ -38,15 +38,6 @@ async def cli(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProce
     )
 
 
-def worker(client: Client, task_queue: str) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-    )
-
-
 async def paused_run(client: Client, task_queue: str) -> tuple[WorkflowHandle[Any, Any], str]:
     handle = await client.start_workflow(
         RouteWorkflow.run,
@@ -60,17 +51,14 @@ async def paused_run(client: Client, task_queue: str) -> tuple[WorkflowHandle[An
 
 @pytest.fixture
 def client(agento_dev_server: WorkflowEnvironment) -> Client:
-    engine = EmbeddedEngine(POLICY_BUNDLE)
-    return Client(
-        agento_dev_server.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
-    )
+    return governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
 
 
 async def test_refusals_are_one_line_and_exit_2(
     agento_dev_server: WorkflowEnvironment, client: Client
 ) -> None:
     task_queue = f"q-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle, review_id = await paused_run(client, task_queue)
         events = len((await handle.fetch_history()).events)
         for review, reviewer, reason in [
@@ -107,7 +95,7 @@ async def test_a_worker_that_is_down_is_said_not_hidden(
     agento_dev_server: WorkflowEnvironment, client: Client
 ) -> None:
     task_queue = f"down-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle, review_id = await paused_run(client, task_queue)
         listed = await cli(
             agento_dev_server, "review", "list", "--json", "--query", f'WorkflowId="{handle.id}"'
@@ -148,7 +136,7 @@ async def test_retry_asks_the_engine_again_after_an_outage(
         plugins=[agento.AgentoPlugin(engine=engine, decision_attempts=1)],
     )
     task_queue = f"q-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle = await client.start_workflow(
             RouteWorkflow.run,
             Transfer(project_id="p", amount=10),

@@ -10,27 +10,23 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import agento
 from agento import EmbeddedEngine
+from agento.testing import governed_client
 from tests.support.governed import (
-    GOVERNED,
     POLICY_BUNDLE,
-    WORKFLOWS,
     RouteWorkflow,
     Transfer,
     UnserializableWorkflow,
+    governed_worker,
 )
 from tests.test_execution import pending_reviews, recorded_decisions
 
 
 @pytest.fixture
 def client(agento_time_skipping_env: WorkflowEnvironment) -> Client:
-    engine = EmbeddedEngine(POLICY_BUNDLE)
-    return Client(
-        agento_time_skipping_env.client.service_client, plugins=[agento.AgentoPlugin(engine=engine)]
-    )
+    return governed_client(agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE))
 
 
 async def failure(
@@ -39,12 +35,7 @@ async def failure(
     """How the run fails, seen from the client (resolving its review as a careless user would
     first, then rejecting it), and its history."""
     task_queue = f"q-{uuid.uuid4()}"
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-    ):
+    async with governed_worker(client, task_queue):
         handle: WorkflowHandle[Any, Any] = await client.start_workflow(
             workflow,
             argument,

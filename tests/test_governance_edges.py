@@ -38,10 +38,10 @@ from tests.support.governed import (
     POLICY_BUNDLE,
     ROUTE,
     UNSERIALIZABLE,
-    WORKFLOWS,
     RouteWorkflow,
     Transfer,
     UnserializableWorkflow,
+    governed_worker,
 )
 from tests.support.ledger import Booking, Ledger, RefundWorkflow, refund, running_ledger
 from tests.test_execution import failure_of, flaky, pending_reviews
@@ -52,16 +52,6 @@ RESOLVE = "agento.resolve_review"
 @pytest.fixture
 def env(agento_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
     return agento_time_skipping_env
-
-
-def worker(client: Client, task_queue: str, **options: Any) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-        **options,
-    )
 
 
 async def start_route(client: Client, task_queue: str, amount: int) -> WorkflowHandle[Any, str]:
@@ -99,7 +89,7 @@ async def test_concurrent_resolutions_of_one_review_accept_exactly_one(
     client = governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"race-{uuid.uuid4()}"
     pairs = [(True, False)] * 40 + [(True, True)] * 10 + [(False, False)] * 5
-    async with worker(client, task_queue, max_concurrent_workflow_tasks=20):
+    async with governed_worker(client, task_queue, max_concurrent_workflow_tasks=20):
         handles = [
             await client.start_workflow(
                 RouteWorkflow.run,
@@ -175,7 +165,7 @@ async def test_governance_violations_flags_double_resolutions_and_runs_after_a_r
 ) -> None:
     client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"q-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle = await start_route(client, task_queue, amount=150)
         [review] = await pending_reviews(handle)
         await resolve(handle, review.review_id, approve=True, reviewer="bob")
@@ -254,7 +244,7 @@ def test_a_worker_refuses_to_start_when_the_opa_server_lacks_a_declared_policy(
         policies=lambda _: httpx.Response(200, json=listing("payments/transfer")),
     )
     with pytest.raises(MisdeclaredActivityError) as raised:
-        worker(governed_client(env, engine), f"q-{uuid.uuid4()}")
+        governed_worker(governed_client(env, engine), f"q-{uuid.uuid4()}")
     unknown = {v.activity for v in raised.value.violations if v.rule.id == "agento-unknown-policy"}
     assert unknown == {
         "route",
@@ -275,7 +265,7 @@ def test_a_worker_refuses_to_start_when_the_opa_server_cannot_be_asked(
         raise httpx.ConnectError("connection refused", request=request)
 
     with pytest.raises(PolicyEngineUnavailable, match="the worker is not built"):
-        worker(governed_client(env, opa(data=down, policies=down)), f"q-{uuid.uuid4()}")
+        governed_worker(governed_client(env, opa(data=down, policies=down)), f"q-{uuid.uuid4()}")
 
 
 async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
@@ -290,7 +280,7 @@ async def test_a_policy_undefined_at_decision_time_fails_the_run_unreviewable(
     client = governed_client(env, opa(data=undefined))
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle = await start_route(client, task_queue, amount=10)
         failure = await failure_of(handle)
     assert failure.type == "PolicyError"
@@ -313,7 +303,7 @@ async def test_a_request_that_is_not_json_fails_the_run_before_asking(
     client = governed_client(env, engine)
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle = await client.start_workflow(
             UnserializableWorkflow.run, case, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
         )
@@ -343,7 +333,7 @@ async def test_an_engine_unavailable_review_cites_the_failed_decision_step(
     engine = flaky(2)
     client = governed_client(env, engine, decision_attempts=2)
     task_queue = f"q-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         handle = await start_route(client, task_queue, amount=10)
         [review] = await pending_reviews(handle)
         assert review.reason is ReviewReason.ENGINE_UNAVAILABLE

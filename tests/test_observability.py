@@ -29,21 +29,19 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 import agento
 from agento import EmbeddedEngine, ResolveReview, ReviewOutcome
 from agento.testing import OutageEngine
 from tests.support.governed import (
-    GOVERNED,
     POLICY_BUNDLE,
-    WORKFLOWS,
     BypassWorkflow,
     Payment,
     PayWorkflow,
     RouteWorkflow,
     Transfer,
     UnsafeRetryWorkflow,
+    governed_worker,
 )
 from tests.test_execution import pending_reviews
 
@@ -55,16 +53,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def worker(client: Client, task_queue: str, **options: Any) -> Worker:
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-        **options,
-    )
 
 
 async def run(client: Client, task_queue: str, workflow: Any, request: Any) -> Any:
@@ -120,7 +108,7 @@ async def test_metrics_land_on_the_workers_prometheus_endpoint(
     )
     task_queue = f"metrics-{uuid.uuid4()}"
     # No cache: every workflow task replays the history so far, which must count nothing.
-    async with worker(client, task_queue, max_cached_workflows=0):
+    async with governed_worker(client, task_queue, max_cached_workflows=0):
         await run(client, task_queue, RouteWorkflow.run, Transfer(project_id="p", amount=10))
         await run(client, task_queue, RouteWorkflow.run, Transfer(project_id="p", amount=5000))
         await run(client, task_queue, RouteWorkflow.run, Transfer(project_id="p", amount=150))
@@ -160,7 +148,7 @@ async def test_decisions_reviews_and_refusals_are_spans_under_temporals(
         plugins=[agento.AgentoPlugin(engine=EmbeddedEngine(POLICY_BUNDLE))],
     )
     task_queue = f"traces-{uuid.uuid4()}"
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         await run(client, task_queue, RouteWorkflow.run, Transfer(project_id="p", amount=150))
         await run(client, task_queue, BypassWorkflow.run, Transfer(project_id="p", amount=1))
     finished = spans.get_finished_spans()
@@ -253,7 +241,7 @@ async def test_decision_logs_reach_a_service_that_was_down(
     receiver = Receiver()
     task_queue = f"logs-{uuid.uuid4()}"
     payment = Payment(project_id="p", amount=10, iban="DE89370400440532013000", memo="m")
-    async with worker(client, task_queue):
+    async with governed_worker(client, task_queue):
         # The service is down: the decision is made, recorded and run all the same.
         assert await run(client, task_queue, PayWorkflow.run, payment) == "paid 10"
         await asyncio.sleep(1)

@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import pydantic
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.common import RetryPolicy
+from temporalio.worker import Worker
 
 import agento
 from agento import (
@@ -316,6 +318,17 @@ class UnserializableWorkflow:
         await agento.execute_activity(
             accept, UNSERIALIZABLE[case](), start_to_close_timeout=timedelta(seconds=10)
         )
+
+
+def governed_worker(client: Client, task_queue: str, **options: Any) -> Worker:
+    """A worker running every test workflow and governed activity (async ones)."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=agento.as_temporal_activities(*GOVERNED),
+        **options,
+    )
 
 
 WORKFLOWS = [
