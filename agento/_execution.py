@@ -25,7 +25,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ActivityCancellationType
 
-from agento._decision import Decision, DecisionContext, canonical_json, policy_input
+from agento._decision import (
+    RESERVED_KEY,
+    Decision,
+    DecisionContext,
+    canonical_json,
+    policy_input,
+)
 from agento._declaration import (
     ActivityDeclaration,
     AnyActivity,
@@ -478,6 +484,8 @@ async def _authorize(
         reasons: tuple[str, ...]
         if isinstance(decision, _Unavailable):
             reason, reasons, decision_id = ReviewReason.ENGINE_UNAVAILABLE, (decision.reason,), None
+        elif _version_changed(decision, d, at=step_id):
+            continue
         elif decision.allow:
             return _grant(decision, request_sha256)
         elif not decision.recoverable:
@@ -501,9 +509,26 @@ async def _authorize(
         )
         if not outcome.approved:
             raise ReviewRejected(d.name, outcome.review_id, outcome.reviewer, outcome.comment)
-        if isinstance(decision, Decision):
+        if isinstance(decision, Decision) and not _version_changed(
+            decision, d, at=outcome.review_id
+        ):
             return _grant(decision, request_sha256, override=outcome.review_id)
         # An approved engine-unavailable review asks again: nothing runs without a decision.
+        # So does one approved for another version of the activity than the one that would run.
+
+
+def _version_changed(decision: Decision, d: ActivityDeclaration, *, at: str) -> bool:
+    """Whether the decision was made for another version of the activity than the one deployed
+    now: a worker redeployed while the run waited (for a reviewer, say). The policy, and any
+    reviewer, saw the old version; the new one gets a decision of its own.
+
+    Under a patch per place (``at``: the decision step or the review), so that histories
+    recorded before this check replay as they ran, and a check replayed early does not decide
+    for a later one (temporalio remembers each patch's answer for the whole run).
+    """
+    context = decision.input.get(RESERVED_KEY)
+    decided = context.get("activity_version") if isinstance(context, dict) else None
+    return decided != d.version and workflow.patched(f"agento-version-changed/{at}")
 
 
 def _compose(

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 import agento
 from agento import (
+    AnyActivity,
     EmbeddedEngine,
     MisdeclaredActivityError,
     OpaServerEngine,
@@ -30,7 +31,7 @@ from agento import (
     ReviewReason,
 )
 from agento._audit import DecisionFailed, DecisionRecorded, ReviewResolved, audit_report
-from agento.testing import governance_violations, governed_client
+from agento.testing import assert_replays, governance_violations, governed_client
 from tests.policy.test_opa_engine import listing
 from tests.support.governed import (
     EXECUTED,
@@ -44,6 +45,7 @@ from tests.support.governed import (
     governed_worker,
 )
 from tests.support.ledger import Booking, Ledger, RefundWorkflow, refund, running_ledger
+from tests.support.versions import DeployV1, DeployV2, deploy_v1, deploy_v2
 from tests.test_execution import failure_of, flaky, pending_reviews
 
 RESOLVE = "agento.resolve_review"
@@ -354,3 +356,49 @@ async def test_an_engine_unavailable_review_cites_the_failed_decision_step(
     assert decided.step_id == "agento-2-route-decision-2", "approval asked again"
     assert decided.decision.input["agento"]["requester"] == "alice"  # type: ignore[index,call-overload]
     assert governance_violations(history, GOVERNED) == []
+
+
+# A redeploy while a run waits: the approval covered the version the policy saw.
+
+
+def deployed(client: Client, task_queue: str, workflow: type, activity: AnyActivity) -> Worker:
+    """One deployed version. Without a workflow cache, no task waits on a stopped worker's
+    sticky queue, and every task replays the history so far, as a redeploy makes it."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[workflow],
+        activities=agento.as_temporal_activities(activity),
+        max_cached_workflows=0,
+    )
+
+
+async def test_an_approval_for_one_version_does_not_run_another(env: WorkflowEnvironment) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"deploy-{uuid.uuid4()}"
+    before = len(EXECUTED)
+    async with deployed(client, task_queue, DeployV1, deploy_v1):
+        handle = await client.start_workflow(
+            "Deploy",
+            Transfer(project_id="p", amount=150),
+            id=f"deploy-{uuid.uuid4()}",
+            task_queue=task_queue,
+            result_type=str,
+        )
+        [first] = await pending_reviews(handle)
+    # Version 2.0.0 is deployed while the run waits; the reviewer approves what the policy saw.
+    async with deployed(client, task_queue, DeployV2, deploy_v2):
+        await resolve(handle, first.review_id, approve=True, reviewer="bob")
+        [second] = await pending_reviews(handle)
+        assert second.review_id != first.review_id, "2.0.0 got a decision, and a review, of its own"
+        await resolve(handle, second.review_id, approve=True, reviewer="bob")
+        assert await handle.result() == "2.0.0"
+    assert [e[0] for e in EXECUTED[before:]] == ["deploy 2.0.0"]
+    history = await handle.fetch_history()
+    report = audit_report(history)
+    versions = [d.decision.input["agento"] for d in report.decisions]
+    assert [v["activity_version"] for v in versions if isinstance(v, dict)] == ["1.0.0", "2.0.0"]
+    [ran] = report.activities
+    assert (ran.version, ran.override_review_id) == ("2.0.0", second.review_id)
+    assert governance_violations(history, [deploy_v2]) == []
+    await assert_replays([history], [DeployV2])
