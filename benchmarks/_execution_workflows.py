@@ -55,3 +55,27 @@ class RawOrders:
             )
             for i in range(calls)
         ]
+
+
+@activity.defn
+async def decide_raw(order: Order) -> dict[str, bool]:
+    """A stand-in decision with no engine: what one recorded step costs Temporal itself."""
+    return {"allow": order.amount <= 100}
+
+
+@workflow.defn
+class FloorOrders:
+    """The floor of a governed call: a local activity recorded before each activity call."""
+
+    @workflow.run
+    async def run(self, order: Order, calls: int) -> list[str]:
+        info = workflow.info()
+        placed = []
+        for i in range(calls):
+            await workflow.execute_local_activity(decide_raw, order, start_to_close_timeout=CALL)
+            placed.append(
+                await workflow.execute_activity(
+                    place_raw, args=[f"{info.workflow_id}/{i}", order], start_to_close_timeout=CALL
+                )
+            )
+        return placed

@@ -2,7 +2,9 @@
 
 - latency: one workflow making one call, governed (decision as a local activity, then the
   activity) and raw, alternated, medians;
-- throughput: 200 concurrent workflows x 3 calls each, governed and raw;
+- throughput: 200 concurrent workflows x 3 calls each, governed, raw, and the floor of a governed
+  call (a raw local activity recorded before each raw activity call), two alternated rounds, with
+  this process's CPU time per call (worker and client run here; the server does not);
 - history: events and bytes a governed call adds over a raw one.
 """
 
@@ -22,14 +24,17 @@ import agento
 from agento.testing import server_binary
 from benchmarks._execution_workflows import (
     BUNDLE,
+    FloorOrders,
     GovernedOrders,
     Order,
     RawOrders,
+    decide_raw,
     place,
     place_raw,
 )
 
 LATENCY_RUNS = 40
+ROUNDS = 2
 WORKFLOWS = 200
 CALLS = 3
 ORDER = Order(project_id="bess-7", amount=40)
@@ -43,10 +48,12 @@ async def _run(client: Client, workflow: Any, calls: int, task_queue: str) -> fl
     return time.perf_counter() - start
 
 
-async def _throughput(client: Client, workflow: Any, task_queue: str) -> float:
-    start = time.perf_counter()
+async def _throughput(client: Client, workflow: Any, task_queue: str) -> tuple[float, float]:
+    """(calls per second, CPU milliseconds of this process per call)."""
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(_run(client, workflow, CALLS, task_queue) for _ in range(WORKFLOWS)))
-    return WORKFLOWS * CALLS / (time.perf_counter() - start)
+    calls = WORKFLOWS * CALLS
+    return calls / (time.perf_counter() - start), (time.process_time() - cpu) * 1e3 / calls
 
 
 async def _history_cost(client: Client, workflow: Any, task_queue: str) -> tuple[int, int]:
@@ -59,7 +66,9 @@ async def _history_cost(client: Client, workflow: Any, task_queue: str) -> tuple
 
 
 async def _main() -> None:
-    plugin = agento.AgentoPlugin(engine=agento.EmbeddedEngine(BUNDLE), ungoverned=[place_raw])
+    plugin = agento.AgentoPlugin(
+        engine=agento.EmbeddedEngine(BUNDLE), ungoverned=[place_raw, decide_raw]
+    )
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal"),
         dev_server_log_level="error",
@@ -69,10 +78,10 @@ async def _main() -> None:
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[GovernedOrders, RawOrders],
-            activities=[*agento.as_temporal_activities(place), place_raw],
+            workflows=[GovernedOrders, RawOrders, FloorOrders],
+            activities=[*agento.as_temporal_activities(place), place_raw, decide_raw],
         ):
-            for workflow in (RawOrders.run, GovernedOrders.run):  # warm up both paths
+            for workflow in (RawOrders.run, FloorOrders.run, GovernedOrders.run):  # warm up
                 await _run(client, workflow, 1, task_queue)
             raw: list[float] = []
             governed: list[float] = []
@@ -85,12 +94,28 @@ async def _main() -> None:
                 f"governed {governed_ms:.1f} ms, ratio {governed_ms / raw_ms:.2f} (goal <= 1.10)"
             )
 
-            raw_rate = await _throughput(client, RawOrders.run, task_queue)
-            governed_rate = await _throughput(client, GovernedOrders.run, task_queue)
+            rates: dict[str, list[tuple[float, float]]] = {"raw": [], "floor": [], "governed": []}
+            for _ in range(ROUNDS):
+                for name, workflow in (
+                    ("raw", RawOrders.run),
+                    ("floor", FloorOrders.run),
+                    ("governed", GovernedOrders.run),
+                ):
+                    rates[name].append(await _throughput(client, workflow, task_queue))
+            rate = {name: statistics.median(r for r, _ in runs) for name, runs in rates.items()}
+            cpu = {name: statistics.median(c for _, c in runs) for name, runs in rates.items()}
             print(
-                f"throughput, {WORKFLOWS} workflows x {CALLS} calls: raw {raw_rate:.0f} calls/s, "
-                f"governed {governed_rate:.0f} calls/s, "
-                f"ratio {governed_rate / raw_rate:.2f} (goal >= 0.90)"
+                f"throughput, {WORKFLOWS} workflows x {CALLS} calls, median of {ROUNDS} rounds: "
+                + ", ".join(f"{name} {rate[name]:.0f} calls/s" for name in rates)
+            )
+            print(
+                f"  governed / raw {rate['governed'] / rate['raw']:.2f}, "
+                f"floor / raw {rate['floor'] / rate['raw']:.2f}, "
+                f"governed / floor {rate['governed'] / rate['floor']:.2f} (goal >= 0.95)"
+            )
+            print(
+                "  CPU of the worker process per call: "
+                + ", ".join(f"{name} {cpu[name]:.2f} ms" for name in rates)
             )
 
             raw_events, raw_bytes = await _history_cost(client, RawOrders.run, task_queue)
