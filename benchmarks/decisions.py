@@ -1,11 +1,14 @@
 """Per-decision latency of the embedded engine on the seed's routing policy.
 
+Also measures how long decisions, which run inline, hold up the worker's event loop.
+
 Compares agento's path (bundle compiled once, each decision evaluated from the compiled form)
 with the naive one (an ad-hoc ``query`` per decision, which recompiles), in one run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from pathlib import Path
@@ -73,6 +76,39 @@ def main() -> None:
         "ratio of p50s (query per decision / compiled): "
         f"{statistics.median(requeried) / statistics.median(compiled):.1f}x"
     )
+    lags = asyncio.run(_loop_lag(engine, CONCURRENT))
+    p50, p99 = _percentiles(lags)
+    print(
+        f"event-loop lag while {CONCURRENT} decisions are asked at once: p50 {p50:.3f} ms, "
+        f"p99 {p99:.3f} ms, max {max(lags):.3f} ms (a decision runs inline: goal, no more "
+        "than one decision's time)"
+    )
+
+
+CONCURRENT = 200
+
+
+async def _loop_lag(engine: EmbeddedEngine, concurrent: int) -> list[float]:
+    """How late a 1 ms timer fires while ``concurrent`` decisions run on the same loop."""
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append((time.perf_counter() - start) * 1000 - 1)
+
+    async def ask() -> None:
+        await asyncio.sleep(0)
+        await engine.decide(ROUTING, DOCUMENT)
+
+    watcher = asyncio.create_task(probe())
+    for _ in range(10):
+        await asyncio.gather(*(ask() for _ in range(concurrent)))
+    done.set()
+    await watcher
+    return lags
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_concurrent_decisions_from_threads_stay_correct(engine: EmbeddedEngine) 
         results = [ok for batch in pool.map(run, range(8)) for ok in batch]
     assert len(results) == 8 * len(cases)
     assert all(results)
+
+
+async def test_concurrent_decisions_take_turns_with_the_loops_other_tasks(tmp_path: Path) -> None:
+    # A decision runs inline; asked together, decisions must not hold the worker's event loop
+    # for all of their time at once: other tasks run between them.
+    engine = EmbeddedEngine(write_bundle(tmp_path, {"p.rego": "package p\n\nallow := true\n"}))
+    order: list[str] = []
+
+    async def ask(name: str) -> None:
+        await engine.decide("p", {})
+        order.append(name)
+
+    async def other() -> None:
+        for _ in range(3):
+            order.append("other")
+            await asyncio.sleep(0)
+
+    await asyncio.gather(ask("first"), ask("second"), ask("third"), other())
+    assert order.index("other") < order.index("second") < order.index("third")
+    assert order.count("other") == 3
