@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import JsonValue
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
@@ -561,3 +563,14 @@ async def test_a_synchronous_activity_is_governed_alike(env: WorkflowEnvironment
     [(name, key, amount)] = EXECUTED[before:]
     assert (name, amount) == ("pay_in_thread", 7), "neither the deny nor the bypass ran"
     assert key.endswith("/0/agento-1-pay_in_thread")
+
+
+def test_an_outage_needs_an_engine_that_lists_its_policies() -> None:
+    class Opaque:
+        name = "opaque"
+
+        async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
+            raise NotImplementedError
+
+    with pytest.raises(TypeError, match="needs an engine that lists its policies"):
+        OutageEngine(Opaque())

@@ -298,3 +298,16 @@ def test_without_opentelemetry_tracing_is_silent() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert (run.returncode, run.stdout.strip()) == (0, "quiet"), run.stderr
+
+
+async def test_a_sink_goes_on_after_a_worker_closed_it() -> None:
+    # One plugin (and so one sink) can serve several workers in turn; each stop closes it.
+    port = free_port()
+    receiver = Receiver()
+    log = agento.HttpDecisionLog(f"http://127.0.0.1:{port}/logs", max_backoff=0.2)
+    with receiver.serving(port):
+        log.emit({"decision_id": "first"})
+        await log.aclose()
+        log.emit({"decision_id": "second"})
+        await log.aclose()
+    assert [e["decision_id"] for e in receiver.events] == ["first", "second"]

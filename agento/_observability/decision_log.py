@@ -14,6 +14,7 @@ while the destination is down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -85,7 +86,7 @@ class _BufferedLog:
     def emit(self, event: dict[str, JsonValue]) -> None:
         if self._queue is None:
             self._queue = asyncio.Queue(self._buffer)
-        if self._task is None or self._task.done():  # first event, or after a worker closed it
+        if self._task is None or self._task.done():  # first event, or first since a close
             self._task = asyncio.get_running_loop().create_task(self._drain())
         try:
             self._queue.put_nowait(event)
@@ -100,7 +101,10 @@ class _BufferedLog:
             await asyncio.wait_for(self._queue.join(), timeout=5)
         except TimeoutError:
             _log.warning("decision log closed with %d events undelivered", self._queue.qsize())
-        self._task.cancel()
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _drain(self) -> None:
         assert self._queue is not None
@@ -185,6 +189,7 @@ class HttpDecisionLog(_BufferedLog):
         await super().aclose()
         if self._client is not None:
             await self._client.aclose()
+            self._client = None  # a later event (another worker's) opens a new one
 
 
 def record(log: DecisionLog, decision: Decision, context: dict[str, Any]) -> None:

@@ -63,20 +63,24 @@ def governed_client(
 class OutageEngine:
     """``engine`` behind an outage: its first ``failures`` decisions (every one, by default)
     raise `agento.PolicyEngineUnavailable`, as `agento.OpaServerEngine` does when its server is
-    down. It still lists ``engine``'s policies, so workers build; ``asked`` counts decisions.
-    For testing what a workflow does while the engine is down: retries, then a review, and
-    nothing run."""
+    down. It still lists ``engine``'s policies (so ``engine`` must list them, as both of
+    agento's engines do), so workers build; ``asked`` counts decisions. For testing what a
+    workflow does while the engine is down: retries, then a review, and nothing run."""
 
     def __init__(self, engine: PolicyEngine, *, failures: int | None = None) -> None:
+        if not isinstance(engine, PolicyCatalog):
+            raise TypeError(
+                f"OutageEngine needs an engine that lists its policies (a PolicyCatalog), "
+                f"so that workers built with it check them; {engine.name!r} does not"
+            )
         self.engine = engine
         self.name = engine.name
         self.failures = failures
         self.asked = 0
+        self._policies = engine.policies
 
     def policies(self) -> frozenset[str]:
-        if isinstance(self.engine, PolicyCatalog):
-            return self.engine.policies()
-        raise PolicyEngineUnavailable(f"{self.name} engine cannot list its policies")
+        return self._policies()
 
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         self.asked += 1
