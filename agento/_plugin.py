@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -99,6 +100,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         )
         self.engine = engine
         self.ungoverned = tuple(ungoverned)
+        self.decide_locally = decide_locally
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
@@ -124,6 +126,20 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 "workflows could not ask for decisions. Give the plugin one "
                 "(AgentoPlugin(engine=agento.EmbeddedEngine(...)) or OpaServerEngine(...)) on "
                 "the client the worker is built from, or on the worker's own plugins=[...]"
+            )
+        if (
+            self.decide_locally
+            and config.get("workflows")
+            and config.get("max_cached_workflows") == 0
+        ):
+            warnings.warn(
+                "this worker decides with local activities and has no workflow cache "
+                "(max_cached_workflows=0): Temporal's core can evict a run while its decision "
+                "is in flight, and the run then waits out its workflow task timeout (10 s by "
+                "default) for every concurrent decision. Give the worker a cache, or build the "
+                "plugin with decide_locally=False",
+                RuntimeWarning,
+                stacklevel=2,
             )
         return config
 

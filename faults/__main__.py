@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import agento
-from faults import _kills
+from faults import _kills, _outages
 from faults._harness import Harness, harness
 from faults._ledger import running_ledger
 from faults._report import Figure, broken, table
@@ -21,6 +21,9 @@ SCENARIOS: dict[str, Scenario] = {
     "kill-non-idempotent": _kills.non_idempotent,
     "kill-keyed": _kills.keyed,
     "kill-decision": _kills.decision_step,
+    "server-restart": _outages.server_restart,
+    "engine-down": _outages.engine_down,
+    "redeploy": _outages.redeploy,
 }
 
 
@@ -28,7 +31,11 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m faults", description=__doc__)
     parser.add_argument("--trials", type=int, default=50, help="trials per scenario (50)")
     parser.add_argument(
-        "--only", nargs="+", choices=sorted(SCENARIOS), default=list(SCENARIOS), metavar="NAME",
+        "--only",
+        nargs="+",
+        choices=sorted(SCENARIOS),
+        default=list(SCENARIOS),
+        metavar="NAME",
         help=f"scenarios to run: {', '.join(SCENARIOS)}",
     )
     parser.add_argument("--parallel", type=int, default=4, help="trials at once (4)")

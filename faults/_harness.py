@@ -139,6 +139,14 @@ class Workers:
         await self._expect(process, "ready")
         return WorkerProcess(process)
 
+    async def cool(self) -> None:
+        """Stop the warm processes (their server went away); new ones start on demand."""
+        warm, self._warm = list(self._warm.values()), {}
+        for task in warm:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                (await task).kill()
+
     async def close(self) -> None:
         for task in self._warm.values():
             task.cancel()
@@ -169,6 +177,7 @@ class Harness:
         return list(await asyncio.gather(*(gated(item) for item in items)))
 
     async def restart_server(self) -> None:
+        await self.workers.cool()
         await self.server.stop()
         self.client = await self.server.start()
 
@@ -202,9 +211,7 @@ async def settle(handle: WorkflowHandle[Any, Any], *, timeout: float = 60) -> Se
         if status != WorkflowExecutionStatus.RUNNING:
             return "failed"
         with contextlib.suppress(RPCError):
-            reviews = await handle.query(
-                "agento.pending_reviews", result_type=list[PendingReview]
-            )
+            reviews = await handle.query("agento.pending_reviews", result_type=list[PendingReview])
             if reviews:
                 return reviews[0]
         await asyncio.sleep(0.1)
@@ -240,6 +247,4 @@ async def violations(
 
 
 def failed_workflow_tasks(history: WorkflowHistory) -> int:
-    return sum(
-        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events
-    )
+    return sum(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events)

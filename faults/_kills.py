@@ -107,17 +107,26 @@ async def non_idempotent(h: Harness, trials: int) -> list[Figure]:
     await h.each(range(trials), trial)
     unfinished = trials - sum(finished.values())
     return [
-        Figure.info(name, "trials (before / after / returning)", _by_stage(Counter(
-            STAGES[n % len(STAGES)] for n in range(trials)))),
+        Figure.info(
+            name,
+            "trials (before / after / returning)",
+            _by_stage(Counter(STAGES[n % len(STAGES)] for n in range(trials))),
+        ),
         Figure.exactly(name, "duplicate arrivals at the ledger before a review", duplicates, 0),
         Figure.info(name, "finished before the kill took effect", _by_stage(finished)),
-        Figure.all_of(name, "unfinished runs paused in an outcome_unknown review",
-                      sum(reviewed.values()), unfinished),
+        Figure.all_of(
+            name,
+            "unfinished runs paused in an outcome_unknown review",
+            sum(reviewed.values()),
+            unfinished,
+        ),
         Figure.exactly(name, "runs lost or stuck", lost, 0),
-        Figure.all_of(name, "approvals that re-ran once, with the same key", approved_reran,
-                      approvals),
-        Figure.all_of(name, "rejections that failed the run, nothing re-run", rejected_failed,
-                      rejections),
+        Figure.all_of(
+            name, "approvals that re-ran once, with the same key", approved_reran, approvals
+        ),
+        Figure.all_of(
+            name, "rejections that failed the run, nothing re-run", rejected_failed, rejections
+        ),
         Figure.exactly(name, "governance violations", await violations(handles, [charge_once]), 0),
     ]
 
@@ -194,8 +203,11 @@ async def decision_step(h: Harness, trials: int) -> list[Figure]:
 
     await h.each(range(trials), trial)
     return [
-        Figure.info(name, "trials (killed before / after the engine answered)",
-                    f"{(trials + 1) // 2} / {trials // 2}"),
+        Figure.info(
+            name,
+            "trials (killed before / after the engine answered)",
+            f"{(trials + 1) // 2} / {trials // 2}",
+        ),
         Figure.info(name, "times the engine was asked", asks),
         Figure.all_of(name, "runs with exactly one decision in history", one_decision, trials),
         Figure.all_of(name, "runs with exactly one effect", effects_once, trials),
@@ -206,4 +218,3 @@ async def decision_step(h: Harness, trials: int) -> list[Figure]:
 
 def _by_stage(counts: Counter[str]) -> str:
     return " / ".join(str(counts[stage]) for stage in STAGES)
-

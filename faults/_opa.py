@@ -8,6 +8,7 @@ engine is down), open it again, and hold answers to kill a worker while a decisi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -120,7 +121,8 @@ class OpaCompatibleServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(content)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(content)  # a killed worker asked this
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -25,7 +25,7 @@ from faults._governed import (
 )
 
 DECISION_ATTEMPTS = 3
-"""An engine that refuses three times in a row (about 3 s) opens an ``engine_unavailable`` review."""
+"""An engine refusing three times in a row (about 3 s) opens an ``engine_unavailable`` review."""
 
 
 async def main(address: str, engine_spec: str, deployment: str) -> None:
@@ -47,9 +47,6 @@ async def main(address: str, engine_spec: str, deployment: str) -> None:
         task_queue=task_queue,
         workflows=workflows,
         activities=agento.as_temporal_activities(*activities),
-        # No cache: every workflow task replays the history so far, as after a crash or a
-        # redeploy, and no task waits on a killed worker's sticky queue.
-        max_cached_workflows=0,
     )
     print("ready", flush=True)
     await worker.run()

@@ -373,6 +373,7 @@ def deployed(client: Client, task_queue: str, workflow: type, activity: AnyActiv
     )
 
 
+@pytest.mark.filterwarnings("ignore:this worker decides with local activities")
 async def test_an_approval_for_one_version_does_not_run_another(env: WorkflowEnvironment) -> None:
     client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"deploy-{uuid.uuid4()}"

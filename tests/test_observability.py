@@ -93,6 +93,7 @@ def total(
     )
 
 
+@pytest.mark.filterwarnings("ignore:this worker decides with local activities")
 async def test_metrics_land_on_the_workers_prometheus_endpoint(
     agento_dev_server: WorkflowEnvironment,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Any
 
 import pytest
@@ -137,3 +138,26 @@ def test_a_worker_that_runs_workflows_needs_an_engine(
         task_queue=f"q-{uuid.uuid4()}",
         activities=as_temporal_activities(count_specs),
     )
+
+
+async def test_a_worker_without_a_cache_is_warned_about_local_decisions(
+    agento_time_skipping_env: WorkflowEnvironment,
+) -> None:
+    def build_worker(plugin: AgentoPlugin, **options: Any) -> Worker:
+        client = Client(agento_time_skipping_env.client.service_client, plugins=[plugin])
+        return Worker(
+            client,
+            task_queue=f"q-{uuid.uuid4()}",
+            workflows=[CountSpecsWorkflow],
+            activities=as_temporal_activities(count_specs),
+            **options,
+        )
+
+    engine = EmbeddedEngine(POLICY_BUNDLE)
+    with pytest.warns(RuntimeWarning, match="max_cached_workflows=0") as warned:
+        build_worker(AgentoPlugin(engine=engine), max_cached_workflows=0)
+    assert "decide_locally=False" in str(warned[0].message), "the message names the fix"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_worker(AgentoPlugin(engine=engine))
+        build_worker(AgentoPlugin(engine=engine, decide_locally=False), max_cached_workflows=0)
