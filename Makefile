@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The packaged Temporal binaries (temporal, temporal-test-server) live in $(BIN).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench faults clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("agento needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
@@ -31,6 +31,11 @@ pytest: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks
+
+# The fault-injection suite; fewer trials with `make faults TRIALS=10`.
+TRIALS ?= 50
+faults: $(VENV)/.installed
+	$(BIN)/python -m faults --trials $(TRIALS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

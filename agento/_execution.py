@@ -100,6 +100,10 @@ class DecisionSettings:
     attempts: int = 5
     """How often an unavailable engine is asked (1 s apart, doubling up to 15 s) before the
     activity pauses for review: five attempts span about 15 seconds."""
+    max_request_bytes: int = 2 * 1024 * 1024
+    """The largest request an activity may be sent: Temporal's default blob size limit. A larger
+    one fails the run before anything is asked, where the server would refuse the activity's
+    schedule and leave the run retrying its workflow task."""
 
 
 @dataclass
@@ -475,7 +479,9 @@ async def _authorize(
         )
     if d.policy is None:
         raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
-    decision_request, request_sha256 = _compose(d, d.policy, request, requester)
+    decision_request, request_sha256 = _compose(
+        d, d.policy, request, requester, state.settings.max_request_bytes
+    )
     rounds = itertools.count(1)
     while True:
         round_ = next(rounds)
@@ -532,12 +538,17 @@ def _version_changed(decision: Decision, d: ActivityDeclaration, *, at: str) -> 
 
 
 def _compose(
-    d: ActivityDeclaration, policy: str, request: PolicyInput, requester: str | None
+    d: ActivityDeclaration,
+    policy: str,
+    request: PolicyInput,
+    requester: str | None,
+    max_request_bytes: int,
 ) -> tuple[DecisionRequest, str]:
     """The decision activity's input and the request's digest, or a `GovernanceError`
     (``PolicyError``) before the engine is asked: a request that cannot become the same JSON on
     both sides (bytes that are not UTF-8, NaN, objects pydantic cannot serialize, ...) would
-    otherwise fail workflow tasks forever, or be decided on one form and run with another."""
+    otherwise fail workflow tasks forever, or be decided on one form and run with another; one
+    over the payload limit would be decided, then refused by the server."""
     info = workflow.info()
     context = DecisionContext(
         activity=d.name,
@@ -554,13 +565,7 @@ def _compose(
         document = policy_input(request, context)
         canonical_json(document).encode()  # a JSON document, in UTF-8
         request_sha256 = request_digest(request)
-        workflow.payload_converter().to_payloads([request])  # what the activity will receive
-        return DecisionRequest(
-            policy=policy,
-            input=document,
-            sensitive=marked_fields(type(request), Sensitive),
-            needed=marked_fields(type(request), Needed),
-        ), request_sha256
+        [payload] = workflow.payload_converter().to_payloads([request])  # what the activity gets
     except Exception as e:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise GovernanceError(
@@ -569,6 +574,21 @@ def _compose(
             "contract (JSON has no NaN, infinity or raw bytes)",
             type="PolicyError",
         ) from e
+    if payload.ByteSize() > max_request_bytes:
+        raise GovernanceError(
+            f'the request of activity "{d.name}" ({type(request).__name__}) is '
+            f"{payload.ByteSize():,} bytes, over the payload limit of {max_request_bytes:,} "
+            "(Temporal's blob size limit): the server would refuse to schedule it. Nothing was "
+            "asked or run; send a reference (a URL, a blob id and its digest) instead of the "
+            "content",
+            type="PolicyError",
+        )
+    return DecisionRequest(
+        policy=policy,
+        input=document,
+        sensitive=marked_fields(type(request), Sensitive),
+        needed=marked_fields(type(request), Needed),
+    ), request_sha256
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
     PendingReview,
-    ResolveReview,
     ReviewOutcome,
 )
 from agento.rules import BYPASS
@@ -81,8 +80,8 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
         def pending() -> list[PendingReview]:
             return list(state.reviews.pending.values())
 
-        def handler(resolution: ResolveReview) -> ReviewOutcome:
-            return state.reviews.resolve(resolution)
+        def handler(*resolution: object) -> ReviewOutcome:
+            return state.reviews.resolve(*resolution)
 
         workflow.set_query_handler(PENDING_REVIEWS_QUERY, pending)
         workflow.set_update_handler(

@@ -71,6 +71,10 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         decision_attempts: How often an unavailable engine is asked (1 s apart, doubling up to
             15 s; five attempts span about 15 s) before the activity pauses for review with
             "policy engine unavailable". Nothing runs meanwhile.
+        max_request_bytes: The largest request a governed activity may be sent (2 MiB:
+            Temporal's default blob size limit). A larger one fails the run with a
+            ``PolicyError`` before anything is asked; raise it only with the cluster's
+            ``limit.blobSize.error``.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         decide_locally: bool = True,
         decision_attempts: int = 5,
         decision_log: DecisionLog | None = None,
+        max_request_bytes: int = 2 * 1024 * 1024,
     ) -> None:
         registered = as_temporal_activities(*activities)
         self._decision_activity = None
@@ -89,7 +94,9 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             self._decision_activity = DecisionActivity(engine, decision_log).decide
             registered.append(self._decision_activity)
         self.decision_log = decision_log
-        settings = DecisionSettings(local=decide_locally, attempts=decision_attempts)
+        settings = DecisionSettings(
+            local=decide_locally, attempts=decision_attempts, max_request_bytes=max_request_bytes
+        )
         super().__init__(
             "agento.AgentoPlugin",
             data_converter=_with_pydantic_payloads,

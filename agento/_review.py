@@ -56,7 +56,8 @@ class ResolveReview(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
 
     review_id: str
-    approve: bool
+    approve: pydantic.StrictBool
+    """JSON ``true`` or ``false``: ``"yes"`` or ``1`` is not an approval."""
     reviewer: str = pydantic.Field(min_length=1)
     comment: str = ""
 
@@ -129,13 +130,14 @@ class ReviewBoard:
         _closed(review_id, reason, verdict, outcome.resolved_at - since, outcome.reviewer)
         return outcome
 
-    def validate(self, resolution: ResolveReview) -> None:
+    def validate(self, *payload: object) -> None:
         """The update validator: a refusal here writes nothing to history."""
-        self._pending_for(resolution)
+        self._pending_for(resolution_of(payload))
 
-    def resolve(self, resolution: ResolveReview) -> ReviewOutcome:
+    def resolve(self, *payload: object) -> ReviewOutcome:
         """The update handler: checks again (replay runs no validator, and a handler must never
         overwrite an accepted outcome), then records the outcome the paused call resumes with."""
+        resolution = resolution_of(payload)
         pending = self._pending_for(resolution)
         del self.pending[resolution.review_id]
         outcome = ReviewOutcome(
@@ -163,6 +165,30 @@ class ReviewBoard:
         if pending.requester is not None and same_identity(resolution.reviewer, pending.requester):
             raise _refused(f"{resolution.reviewer} requested this run and may not review it")
         return pending
+
+
+def resolution_of(payload: Sequence[object]) -> ResolveReview:
+    """The update's argument as a `ResolveReview`. The handlers take whatever arrived (decoded as
+    plain JSON) so that a malformed update from any client is refused with what is wrong, where
+    the SDK's own decoding would only say that it failed."""
+    if len(payload) != 1:
+        raise _refused(
+            f"a review update carries exactly one resolution, not {len(payload)}: "
+            f"{_RESOLUTION_SHAPE}"
+        )
+    try:
+        return ResolveReview.model_validate(payload[0])
+    except pydantic.ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])) or 'the resolution'}: {error['msg']}"
+            for error in e.errors()
+        )
+        raise _refused(f"the resolution is not valid ({problems}): {_RESOLUTION_SHAPE}") from None
+
+
+_RESOLUTION_SHAPE = (
+    'send {"review_id": ..., "approve": true or false, "reviewer": "who", "comment": "why"}'
+)
 
 
 def _closed(

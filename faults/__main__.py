@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import agento
-from faults import _kills, _outages
+from faults import _inputs, _kills, _outages, _reviews
 from faults._harness import Harness, harness
 from faults._ledger import running_ledger
 from faults._report import Figure, broken, table
@@ -24,6 +24,8 @@ SCENARIOS: dict[str, Scenario] = {
     "server-restart": _outages.server_restart,
     "engine-down": _outages.engine_down,
     "redeploy": _outages.redeploy,
+    "review-race": _reviews.concurrent_resolutions,
+    "bad-inputs": _inputs.bad_inputs,
 }
 
 

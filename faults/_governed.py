@@ -249,6 +249,16 @@ class BadRequest:
 
 
 @workflow.defn
+class HugeRequest:
+    """Builds a request over Temporal's payload limit from a small input."""
+
+    @workflow.run
+    async def run(self, run: str, ledger_url: str, megabytes: int) -> None:
+        request = Loose(run=run, ledger_url=ledger_url, anything="x" * megabytes * 2**20)
+        await agento.execute_activity(accept_loose, request, start_to_close_timeout=CALL)
+
+
+@workflow.defn
 class ClashingRequest:
     @workflow.run
     async def run(self, request: Clashing) -> None:
@@ -276,7 +286,14 @@ ACTIVITIES: list[AnyActivity] = [
     accept_clashing,
     charge_loosely,
 ]
-WORKFLOWS: list[type] = [ChargeOnce, ChargeKeyed, BadRequest, ClashingRequest, LooseAllow]
+WORKFLOWS: list[type] = [
+    ChargeOnce,
+    ChargeKeyed,
+    BadRequest,
+    HugeRequest,
+    ClashingRequest,
+    LooseAllow,
+]
 DEPLOYMENTS: dict[str, tuple[type, AnyActivity]] = {
     "v1": (ReleaseV1, release_v1),
     "v2": (ReleaseV2, release_v2),

@@ -211,7 +211,9 @@ async def settle(handle: WorkflowHandle[Any, Any], *, timeout: float = 60) -> Se
         if status != WorkflowExecutionStatus.RUNNING:
             return "failed"
         with contextlib.suppress(RPCError):
-            reviews = await handle.query("agento.pending_reviews", result_type=list[PendingReview])
+            reviews: list[PendingReview] = await handle.query(
+                "agento.pending_reviews", result_type=list[PendingReview]
+            )
             if reviews:
                 return reviews[0]
         await asyncio.sleep(0.1)

@@ -286,19 +286,30 @@ async def test_bad_review_updates_are_rejected_without_history(
         )
         second = await next_review(handle, after=first.review_id)
         events = len((await handle.fetch_history()).events)
-        bad: list[tuple[object, str]] = [
-            (ResolveReview(review_id="nope", approve=True, reviewer="bob"), "not pending"),
-            (ResolveReview(review_id=first.review_id, approve=True, reviewer="bob"), "already"),
-            (ResolveReview(review_id=second.review_id, approve=True, reviewer="alice"), "alice"),
-            (ResolveReview(review_id=second.review_id, approve=True, reviewer=" ALICE"), "ALICE"),
-            ({"review_id": second.review_id, "approve": "maybe", "reviewer": "bob"}, ""),
-            ({"review_id": second.review_id, "approve": True}, ""),
-            ({"review_id": second.review_id, "approve": True, "reviewer": "b", "x": 1}, ""),
+        ok = {"review_id": second.review_id, "approve": True, "reviewer": "bob"}
+        bad: list[tuple[list[object], str]] = [
+            ([ResolveReview(review_id="nope", approve=True, reviewer="bob")], "not pending"),
+            ([ResolveReview(review_id=first.review_id, approve=True, reviewer="bob")], "already"),
+            ([ResolveReview(review_id=second.review_id, approve=True, reviewer="alice")], "alice"),
+            ([ResolveReview(review_id=second.review_id, approve=True, reviewer=" ALICE")], "ALICE"),
+            ([ok | {"approve": "maybe"}], "approve: Input should be a valid boolean"),
+            ([ok | {"approve": "yes"}], "approve: Input should be a valid boolean"),
+            ([ok | {"approve": 1}], "approve: Input should be a valid boolean"),
+            ([{"review_id": second.review_id, "approve": True}], "reviewer: Field required"),
+            ([ok | {"reviewer": ""}], "reviewer: String should have at least 1 character"),
+            ([ok | {"x": 1}], "x: Extra inputs are not permitted"),
+            (["approve"], "the resolution: Input should be a valid dictionary"),
+            ([], "exactly one resolution, not 0"),
+            ([ok, ok], "exactly one resolution, not 2"),
         ]
-        for update, message in bad:
+        for args, message in bad:
             with pytest.raises(WorkflowUpdateFailedError) as raised:
-                await handle.execute_update(RESOLVE, update, result_type=ReviewOutcome)
-            assert message in str(raised.value.cause)
+                await handle.execute_update(RESOLVE, args=args, result_type=ReviewOutcome)
+            assert isinstance(raised.value.cause, ApplicationError)
+            assert raised.value.cause.type == "ReviewRefused"
+            assert message in raised.value.cause.message
+            if not isinstance(args[0] if args else None, ResolveReview):
+                assert '"approve": true or false' in raised.value.cause.message, "names the fix"
         assert len((await handle.fetch_history()).events) == events, "rejections left no trace"
         await handle.execute_update(
             RESOLVE,

@@ -39,6 +39,7 @@ from tests.support.governed import (
     POLICY_BUNDLE,
     ROUTE,
     UNSERIALIZABLE,
+    OversizedWorkflow,
     RouteWorkflow,
     Transfer,
     UnserializableWorkflow,
@@ -324,6 +325,33 @@ async def test_a_request_that_is_not_json_fails_the_run_before_asking(
         e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
     ]
     assert failed_tasks == [], "the run failed; no workflow task was left retrying"
+
+
+async def test_a_request_over_the_payload_limit_fails_the_run_before_asking(
+    env: WorkflowEnvironment,
+) -> None:
+    # Found by the fault suite: the policy allowed it, then the server refused to schedule the
+    # activity and the run retried its workflow task forever.
+    engine = flaky(0)
+    client = governed_client(env, engine)
+    task_queue = f"q-{uuid.uuid4()}"
+    before = len(EXECUTED)
+    async with governed_worker(client, task_queue):
+        handle = await client.start_workflow(
+            OversizedWorkflow.run, 3, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
+        )
+        failure = await asyncio.wait_for(failure_of(handle), timeout=60)
+    assert failure.type == "PolicyError"
+    assert 'the request of activity "accept" (Loose) is 3,145,' in failure.message
+    assert "over the payload limit of 2,097,152" in failure.message
+    assert "send a reference" in failure.message, "the message names the fix"
+    assert engine.asked == 0
+    assert EXECUTED[before:] == []
+    history = await handle.fetch_history()
+    failed_tasks = [
+        e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    ]
+    assert failed_tasks == []
 
 
 # 6. The audit trail says why each review existed, and who asked.

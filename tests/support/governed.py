@@ -320,6 +320,16 @@ class UnserializableWorkflow:
         )
 
 
+@workflow.defn
+class OversizedWorkflow:
+    """Builds, from a small input, a request over Temporal's payload limit."""
+
+    @workflow.run
+    async def run(self, megabytes: int) -> None:
+        request = Loose(anything="x" * megabytes * 2**20)
+        await agento.execute_activity(accept, request, start_to_close_timeout=timedelta(seconds=10))
+
+
 def governed_worker(client: Client, task_queue: str, **options: Any) -> Worker:
     """A worker running every test workflow and governed activity (async ones)."""
     return Worker(
@@ -334,6 +344,7 @@ def governed_worker(client: Client, task_queue: str, **options: Any) -> Worker:
 WORKFLOWS = [
     StartedWorkflow,
     UnserializableWorkflow,
+    OversizedWorkflow,
     RouteWorkflow,
     ClashWorkflow,
     PayWorkflow,
