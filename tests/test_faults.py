@@ -26,7 +26,9 @@ def test_every_scenario_holds_its_invariants_on_a_few_trials() -> None:
     scenarios = {row.split(" | ")[0].removeprefix("| ") for row in rows[1:]}
     assert len(scenarios) == len(SCENARIOS), scenarios
     assert "BROKEN" not in done.stdout
-    assert "| Bad inputs | classes tried | 25 | >= 20 | ok |" in rows
+    [classes] = [row for row in rows if row.startswith("| Bad inputs | classes tried |")]
+    assert int(classes.split(" | ")[2]) >= 20, classes
+    assert classes.endswith("| ok |"), classes
 
 
 def test_a_missed_goal_is_marked_and_counted_as_broken() -> None:
