@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, TLSConfig
 
@@ -23,7 +23,7 @@ from agento._bundle import PolicyBundle
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
 from agento._plugin import AgentoPlugin
-from agento._replay import impact, replay_decisions
+from agento._replay import ImpactTally, replay_decisions
 
 COMMANDS = ("audit", "replay", "impact")
 
@@ -85,7 +85,24 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     candidate.add_argument("--bundle", required=True, metavar="CANDIDATE")
     candidate.add_argument("--query", default="", help="visibility query selecting the runs")
+    candidate.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=16,
+        metavar="N",
+        help="histories fetched at once (default 16); memory stays flat in the number of runs",
+    )
     candidate.add_argument("--json", action="store_true")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -205,8 +222,10 @@ def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
 async def _impact(args: argparse.Namespace) -> int:
     candidate = EmbeddedEngine(args.bundle)
     client = await connect(args)
-    reports = [report async for report in _reports(client, args.query)]
-    result = impact(reports, candidate)
+    tally = ImpactTally(candidate)
+    async for report in reports_of(client, args.query, concurrency=args.concurrency):
+        tally.add(report)
+    result = tally.report()
     if args.json:
         print(result.model_dump_json(indent=2))
         return Exit.OK
@@ -224,15 +243,39 @@ async def _impact(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-async def _reports(client: Client, query: str) -> AsyncIterator[AuditReport]:
+async def reports_of(
+    client: Client, query: str, *, concurrency: int = 16
+) -> AsyncIterator[AuditReport]:
+    """The audit report of every run ``query`` selects, in no particular order: histories are
+    fetched ``concurrency`` at a time and each is dropped once reduced to its report, so that
+    memory stays flat however many runs there are."""
     progress = sys.stderr.isatty()
     count = 0
-    async for execution in client.list_workflows(query or None):
+
+    async def report_of(execution: WorkflowExecution) -> AuditReport:
         handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        yield audit_report(await handle.fetch_history())
-        count += 1
-        if progress:
-            print(f"\rread {count} runs", end="", file=sys.stderr, flush=True)
+        return audit_report(await handle.fetch_history())
+
+    fetching: set[asyncio.Task[AuditReport]] = set()
+    try:
+        executions = aiter(client.list_workflows(query or None))
+        while True:
+            if len(fetching) < concurrency:
+                execution = await anext(executions, None)
+                if execution is not None:
+                    fetching.add(asyncio.create_task(report_of(execution)))
+                    continue
+            if not fetching:
+                break
+            done, fetching = await asyncio.wait(fetching, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                yield task.result()
+                count += 1
+                if progress:
+                    print(f"\rread {count} runs", end="", file=sys.stderr, flush=True)
+    finally:
+        for task in fetching:
+            task.cancel()
     if progress:
         print(file=sys.stderr)
 

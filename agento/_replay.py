@@ -131,19 +131,32 @@ class ImpactReport(pydantic.BaseModel):
 
 def impact(reports: Iterable[AuditReport], candidate: EmbeddedEngine) -> ImpactReport:
     """Re-evaluate every recorded decision in ``reports`` under ``candidate``."""
-    runs = decisions = not_evaluated = 0
-    totals: Counter[tuple[str, str | None]] = Counter()
-    changes: list[DecisionChange] = []
+    tally = ImpactTally(candidate)
     for report in reports:
-        runs += 1
+        tally.add(report)
+    return tally.report()
+
+
+class ImpactTally:
+    """`impact` one run at a time, so that a caller can stream runs through it: what it keeps
+    grows with the decisions that would change, not with the runs read."""
+
+    def __init__(self, candidate: EmbeddedEngine) -> None:
+        self.candidate = candidate
+        self.runs = self.decisions = self.not_evaluated = 0
+        self._totals: Counter[tuple[str, str | None]] = Counter()
+        self._changes: list[DecisionChange] = []
+
+    def add(self, report: AuditReport) -> None:
+        self.runs += 1
         for entry in report.decisions:
             d = entry.decision
-            decisions += 1
-            if d.policy not in candidate.bundle.packages or _unreplayable(d, candidate):
-                not_evaluated += 1
+            self.decisions += 1
+            if d.policy not in self.candidate.bundle.packages or _unreplayable(d, self.candidate):
+                self.not_evaluated += 1
                 continue
-            totals[d.policy, report.workflow_type] += 1
-            again = candidate.evaluate(d.policy, d.input, clock=d.evaluated_at)
+            self._totals[d.policy, report.workflow_type] += 1
+            again = self.candidate.evaluate(d.policy, d.input, clock=d.evaluated_at)
             recorded, proposed = (d.allow, d.reasons), (again.allow, again.reasons)
             if recorded == proposed:
                 continue
@@ -154,7 +167,7 @@ def impact(reports: Iterable[AuditReport], candidate: EmbeddedEngine) -> ImpactR
                 if d.allow
                 else "deny_to_allow"
             )
-            changes.append(
+            self._changes.append(
                 DecisionChange(
                     workflow_id=report.workflow_id,
                     workflow_type=report.workflow_type,
@@ -165,25 +178,31 @@ def impact(reports: Iterable[AuditReport], candidate: EmbeddedEngine) -> ImpactR
                     candidate=proposed,
                 )
             )
-    groups = [
-        ImpactGroup(
-            policy=policy,
-            workflow_type=workflow_type,
-            decisions=count,
-            allow_to_deny=_count(changes, policy, workflow_type, "allow_to_deny"),
-            deny_to_allow=_count(changes, policy, workflow_type, "deny_to_allow"),
-            reasons=_count(changes, policy, workflow_type, "reasons"),
+
+    def report(self) -> ImpactReport:
+        """The tally so far; changes ordered by workflow id, whatever order the runs came in."""
+        changes = sorted(self._changes, key=lambda c: (c.workflow_id, c.decision_id))
+        groups = [
+            ImpactGroup(
+                policy=policy,
+                workflow_type=workflow_type,
+                decisions=count,
+                allow_to_deny=_count(changes, policy, workflow_type, "allow_to_deny"),
+                deny_to_allow=_count(changes, policy, workflow_type, "deny_to_allow"),
+                reasons=_count(changes, policy, workflow_type, "reasons"),
+            )
+            for (policy, workflow_type), count in sorted(
+                self._totals.items(), key=lambda kv: str(kv[0])
+            )
+        ]
+        return ImpactReport(
+            candidate_revision=self.candidate.bundle.revision,
+            runs=self.runs,
+            decisions=self.decisions,
+            not_evaluated=self.not_evaluated,
+            groups=groups,
+            changes=changes,
         )
-        for (policy, workflow_type), count in sorted(totals.items(), key=lambda kv: str(kv[0]))
-    ]
-    return ImpactReport(
-        candidate_revision=candidate.bundle.revision,
-        runs=runs,
-        decisions=decisions,
-        not_evaluated=not_evaluated,
-        groups=groups,
-        changes=changes,
-    )
 
 
 def _count(changes: list[DecisionChange], policy: str, workflow_type: str | None, kind: str) -> int:

@@ -21,7 +21,8 @@ from temporalio.worker import Worker
 import agento
 from agento import EmbeddedEngine, PolicyBundle
 from agento._audit import ActivityRun, AuditReport, DecisionRecorded, ReviewResolved, audit_report
-from agento._replay import impact, replay_decisions
+from agento._cli_audit import reports_of
+from agento._replay import ImpactTally, impact, replay_decisions
 from agento._reviews import pending_reviews, resolve_review
 from tests.support.governed import (
     GOVERNED,
@@ -282,6 +283,35 @@ async def test_impact_command_lists_runs_through_visibility(runs: Runs) -> None:
     assert [(c["workflow_id"], c["change"]) for c in result["changes"]] == [
         (runs.approved.id, "deny_to_allow")
     ]
+
+
+async def test_impact_streams_the_same_answer_at_any_concurrency(runs: Runs) -> None:
+    query = f'TaskQueue="{runs.task_queue}"'
+    candidate = EmbeddedEngine(SUPPORT / "candidate")
+    for _ in range(100):  # visibility is eventually consistent
+        if len([r async for r in reports_of(runs.client, query, concurrency=1)]) == 4:
+            break
+        await asyncio.sleep(0.2)
+    answers = []
+    for concurrency in (1, 3, 16):
+        tally = ImpactTally(candidate)
+        seen = []
+        async for report in reports_of(runs.client, query, concurrency=concurrency):
+            tally.add(report)
+            seen.append(report.workflow_id)
+        assert len(seen) == len(set(seen)) == 4, f"each run once at concurrency {concurrency}"
+        answers.append(tally.report())
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0] == impact(
+        [await report_of(h) for h in (runs.allowed, runs.approved, runs.denied, runs.bypass)],
+        candidate,
+    )
+
+
+async def test_impact_refuses_a_concurrency_below_one(runs: Runs) -> None:
+    run = await agento_cli("impact", "--bundle", str(SUPPORT / "candidate"), "--concurrency", "0")
+    assert run.returncode == 2
+    assert "--concurrency: '0' is not a positive whole number" in run.stderr
 
 
 @pytest.mark.parametrize(
