@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -79,3 +80,22 @@ class FloorOrders:
                 )
             )
         return placed
+
+
+@workflow.defn
+class ManyOrders:
+    """A long history: ``calls`` governed calls, ``batch`` at a time."""
+
+    @workflow.run
+    async def run(self, order: Order, calls: int, batch: int) -> int:
+        done = 0
+        while done < calls:
+            size = min(batch, calls - done)
+            await asyncio.gather(
+                *(
+                    agento.execute_activity(place, order, start_to_close_timeout=CALL)
+                    for _ in range(size)
+                )
+            )
+            done += size
+        return done
