@@ -258,7 +258,9 @@ async def reports_of(
 
     fetching: set[asyncio.Task[AuditReport]] = set()
     try:
-        executions = aiter(client.list_workflows(query or None))
+        # Visibility pages are held whole: a page a few times the fetches keeps memory flat.
+        pages = client.list_workflows(query or None, page_size=max(100, 4 * concurrency))
+        executions = aiter(pages)
         while True:
             if len(fetching) < concurrency:
                 execution = await anext(executions, None)
