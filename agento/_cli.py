@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from agento._cli_audit import Exit
 from agento._declaration import GovernedActivity
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
+from agento._policy_test import Outcome, run_policy_tests
 from agento._process import leave
 from agento._rego import CLOCK_BUILTIN
 from agento._validator import MisdeclaredActivityError, validate_activities
@@ -64,6 +66,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     evaluate.add_argument("--input", required=True, metavar="FILE.json", help="input document")
     evaluate.add_argument("--json", action="store_true", help="print the Decision as JSON")
+    test = policy.add_parser(
+        "test",
+        help="run the bundle's Rego tests (rules named test_*), as `opa test` does",
+        description=(
+            "Run every rule named test_* in the bundle with no input; todo_test_* are skipped. "
+            "A test passes when it is defined and not false. Exit 0 when all pass, 1 when one "
+            "fails or errors (or there is none), 2 when the bundle cannot be loaded."
+        ),
+    )
+    test.add_argument("bundle", metavar="BUNDLE", help="bundle directory or .tar.gz")
+    test.add_argument("--run", metavar="REGEX", help="only tests whose data.* reference matches")
+    test.add_argument("--json", action="store_true", help="print the results as JSON")
 
     _cli_audit.add_commands(commands)
     _cli_review.add_commands(commands)
@@ -79,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             if args.policy_command == "check":
                 return _policy_check(args.bundle)
+            if args.policy_command == "test":
+                return _policy_test(args.bundle, args.run, as_json=args.json)
             return _policy_eval(args.bundle, args.path, args.input, as_json=args.json)
         return _rules(markdown=args.markdown)
     except (_UsageError, _cli_audit.CommandError, PolicyError) as e:
@@ -138,6 +154,42 @@ def _policy_check(bundle: str) -> int:
         if CLOCK_BUILTIN in engine.analysis.builtins.get(package, ()):
             print(f"reads the clock   {package}: {CLOCK_BUILTIN} (replay pins it)")
     return Exit.OK
+
+
+_VERDICTS: dict[Outcome, str] = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "skip": "SKIPPED",
+}
+
+
+def _policy_test(bundle: str, run: str | None, *, as_json: bool) -> int:
+    if run is not None:
+        try:
+            re.compile(run)
+        except re.error as e:
+            raise _UsageError(f"--run {run!r} is not a regular expression: {e}") from None
+    report = run_policy_tests(EmbeddedEngine(bundle), run=run)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return Exit.OK if report.ok else Exit.FINDING
+    for r in report.results:
+        verdict = _VERDICTS[r.outcome]
+        detail = f": {r.detail}" if r.detail else ""
+        timing = f" ({r.duration_ms:.1f} ms)" if r.outcome != "skip" else ""
+        where = Path(bundle) / r.file if Path(bundle).is_dir() else r.file  # for the editor
+        print(f"{where}:{r.line}: {r.reference}: {verdict}{detail}{timing}")
+    if not report.results:
+        matching = f" matching {run!r}" if run else ""
+        print(f"no tests in {report.bundle} (rules named test_*){matching}")
+        return Exit.FINDING
+    print("-" * 80)
+    total = len(report.results)
+    for outcome, label in _VERDICTS.items():
+        if count := report.count(outcome):
+            print(f"{label}: {count}/{total}")
+    return Exit.OK if report.ok else Exit.FINDING
 
 
 def _policy_eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> int:

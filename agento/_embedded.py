@@ -116,7 +116,7 @@ class EmbeddedEngine:
                 if (calls := analysis.nondeterministic(policy))
             ]
         if problems:
-            raise BundleError(f"bundle {bundle.source} is not OPA 1.x Rego", problems)
+            raise BundleError(f"bundle {bundle.source} is refused by the embedded engine", problems)
         return analysis
 
     def _compile(self) -> Bundle:
@@ -211,7 +211,7 @@ class EmbeddedEngine:
                     f"with time.now_ns as {nanoseconds}",
                 )
             try:
-                read = _read(output)
+                read = read_output(output)
             finally:
                 _native.rego_free_output(output)
         elapsed_ms = (time.perf_counter() - start) * 1000
@@ -237,7 +237,7 @@ def _reference(policy: str) -> str:
     return "data." + ".".join(policy.split("/"))
 
 
-def _read(output: object) -> tuple[JsonValue, str | None] | None:
+def read_output(output: object) -> tuple[JsonValue, str | None] | None:
     """(result, error) from an output, never trusting ``ok`` alone; ``None`` when the document
     is undefined."""
     ok, text = _native.rego_output_ok(output), _native.rego_output_string(output)

@@ -139,6 +139,11 @@ class _Module:
     reads: set[str] = field(default_factory=set)
     """``data.a.b.c`` references, and imported ``data`` paths: packages this one may read."""
     problems: list[tuple[int, str]] = field(default_factory=list)
+    rules: list[tuple[str, int]] = field(default_factory=list)
+    """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
+    every: bool = False
+    input_replaced: list[int] = field(default_factory=list)
+    """Offsets of ``with input as ...``: the whole input replaced."""
 
 
 @dataclass(frozen=True)
@@ -185,11 +190,47 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 found.append(
                     (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
+        if any(m.every for m in parsed.values()):
+            found += [(offset, _INPUT_REPLACED_WITH_EVERY) for offset in module.input_replaced]
         problems += [
             PolicyProblem(name, *location(source, offset), message)
             for offset, message in sorted(found)
         ]
     return BundleAnalysis(tuple(problems), _closure(called, reads))
+
+
+_INPUT_REPLACED_WITH_EVERY = (
+    "`with input as ...` in a bundle that uses `every`: rego-cpp aborts the process compiling "
+    "it (a crash, not an error) when the rule it evaluates reaches an `every`. Replace the "
+    "input's fields instead (`with input.a as ... with input.b as ...`), or serve this bundle "
+    "from an OPA server"
+)
+
+
+@dataclass(frozen=True)
+class RuleHead:
+    """Where a rule is defined: ``file:line`` of its first head."""
+
+    package: str
+    name: str
+    file: str
+    line: int
+
+    @property
+    def reference(self) -> str:
+        return ".".join(("data", *self.package.split("/"), self.name))
+
+
+def rule_heads(modules: Mapping[str, str]) -> list[RuleHead]:
+    """Every rule of every module, once per name and package, where it is first defined."""
+    heads: dict[tuple[str, str], RuleHead] = {}
+    for file, source in sorted(modules.items()):
+        module = _Parser(source).module()
+        for name, offset in module.rules:
+            key = (module.package, name)
+            if key not in heads:
+                heads[key] = RuleHead(module.package, name, file, location(source, offset)[0])
+    return list(heads.values())
 
 
 def _closure(called: dict[str, set[str]], reads: dict[str, set[str]]) -> dict[str, frozenset[str]]:
@@ -228,6 +269,13 @@ class _Parser:
         self.tokens = list(_tokens(source))
         self.pos = 0
         self.found = _Module()
+        words = [t.text if t.kind == "name" else "" for t in self.tokens]
+        self.found.every = "every" in words
+        self.found.input_replaced = [
+            self.tokens[i].offset
+            for i in range(len(words) - 2)
+            if words[i : i + 3] == ["with", "input", "as"]
+        ]
 
     # -- the token stream
 
@@ -310,7 +358,10 @@ class _Parser:
         default = self.at("default")
         if default:
             self.advance()
+        head = self.peek()
         name = self.rule_ref()
+        if name and head is not None:
+            self.found.rules.append((name, head.offset))
         if self.at("("):
             self.group()
             if name:
