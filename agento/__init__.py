@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from agento._replay import ImpactReport, ReplayedDecision, impact, replay_decisions
     from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
     from agento._reviews import pending_reviews, resolve_review
+    from agento._signing import BundleVerification, VerificationKey
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "AnyActivity",
     "AuditReport",
     "BundleError",
+    "BundleVerification",
     "Decision",
     "DecisionContext",
     "DecisionLog",
@@ -90,6 +92,7 @@ __all__ = [
     "ReviewRejected",
     "ReviewTimedOut",
     "Sensitive",
+    "VerificationKey",
     "activity",
     "as_temporal_activities",
     "audit_report",
@@ -142,6 +145,8 @@ _HOMES = {
     "declaration_of": "agento._declaration",
     "AgentoPlugin": "agento._plugin",
     "PolicyBundle": "agento._bundle",
+    "BundleVerification": "agento._signing",
+    "VerificationKey": "agento._signing",
     "Decision": "agento._decision",
     "DecisionContext": "agento._decision",
     "policy_input": "agento._decision",

@@ -342,9 +342,10 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
         d = e.decision
         verdict = paint("ALLOW", "32") if d.allow else paint("DENY", "31")
         reasons = f" reasons: {'; '.join(d.reasons)}" if d.reasons else ""
+        signed = f" signed by {d.bundle_signing_key_id}" if d.bundle_signing_key_id else ""
         return (
-            f"{verdict} {d.policy} revision {d.bundle_revision} decision {d.decision_id} "
-            f"input {d.input_sha256}{reasons}"
+            f"{verdict} {d.policy} revision {d.bundle_revision}{signed} "
+            f"decision {d.decision_id} input {d.input_sha256}{reasons}"
         )
     if isinstance(e, DecisionFailed):
         return f"{paint('NO DECISION', '33')} step {e.step_id}: {e.failure}"

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from agento._errors import BundleError
 from agento._rego import PolicyProblem, location, package_path
+from agento._signing import SIGNATURES, BundleVerification, verify
 
 _MANIFEST = ".manifest"
 
@@ -39,27 +40,36 @@ class PolicyBundle:
     """The merged ``data`` document."""
     packages: frozenset[str]
     """Policy paths (``agento/commissioning/routing``) the bundle defines."""
+    signing_key_id: str | None = None
+    """The id of the key its signature verified with; ``None`` when it was not verified."""
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PolicyBundle:
-        """Load a bundle directory or ``.tar.gz``; `BundleError` names what is wrong."""
+    def load(
+        cls, path: str | os.PathLike[str], *, verification: BundleVerification | None = None
+    ) -> PolicyBundle:
+        """Load a bundle directory or ``.tar.gz``; `BundleError` names what is wrong. With
+        ``verification``, its ``.signatures.json`` must verify (OPA's rules), or it is refused."""
         p = Path(path)
         if p.is_dir():
-            files = {
-                f.relative_to(p).as_posix(): f.read_bytes()
-                for f in sorted(p.rglob("*"))
-                if f.is_file() and _wanted(f.relative_to(p).as_posix())
-            }
+            files = bundle_files(p)
         elif p.is_file():
             files = _read_tarball(p)
         else:
             raise BundleError(f"no bundle at {p}: not a directory or a .tar.gz file")
-        return cls.from_files(files, source=str(p))
+        return cls.from_files(files, source=str(p), verification=verification)
 
     @classmethod
-    def from_files(cls, files: Mapping[str, bytes], *, source: str) -> PolicyBundle:
+    def from_files(
+        cls,
+        files: Mapping[str, bytes],
+        *,
+        source: str,
+        verification: BundleVerification | None = None,
+    ) -> PolicyBundle:
         """Build a bundle from file names (relative, ``/``-separated) and contents."""
         files = {_normalise(name): content for name, content in files.items() if _wanted(name)}
+        key_id = verify(files, verification, source=source) if verification else None
+        files.pop(SIGNATURES, None)  # the signature vouches for the content; it is not content
         problems: list[PolicyProblem] = []
         manifest = _manifest(files.get(_MANIFEST), problems)
         modules: dict[str, str] = {}
@@ -101,12 +111,22 @@ class PolicyBundle:
             modules=MappingProxyType(modules),
             data=MappingProxyType(data),
             packages=frozenset(packages),
+            signing_key_id=key_id,
         )
+
+
+def bundle_files(root: Path) -> dict[str, bytes]:
+    """A bundle directory's files (those a bundle is made of), by ``/``-separated relative name."""
+    return {
+        f.relative_to(root).as_posix(): f.read_bytes()
+        for f in sorted(root.rglob("*"))
+        if f.is_file() and _wanted(f.relative_to(root).as_posix())
+    }
 
 
 def _wanted(name: str) -> bool:
     base = PurePosixPath(name).name
-    return base == _MANIFEST or base == "data.json" or base.endswith(".rego")
+    return base in (_MANIFEST, "data.json", SIGNATURES) or base.endswith(".rego")
 
 
 def _normalise(name: str) -> str:

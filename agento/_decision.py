@@ -56,6 +56,9 @@ class Decision(pydantic.BaseModel):
     policy: str
     """The policy path asked (``agento/commissioning/routing``)."""
     bundle_revision: str
+    bundle_signing_key_id: str | None = None
+    """The key the bundle's signature verified with; ``None`` when the engine did not verify
+    one (an unsigned bundle, or an OPA server, which verifies its own)."""
     engine: str
     engine_version: str
     input: dict[str, JsonValue]
@@ -170,12 +173,14 @@ def make_decision(
     evaluation_ms: float,
     decision_id: str | None = None,
     nondeterministic: tuple[str, ...] = (),
+    bundle_signing_key_id: str | None = None,
 ) -> Decision:
     verdict = interpret(result, error=error)
     return Decision(
         decision_id=decision_id or str(uuid.uuid4()),
         policy=policy,
         bundle_revision=bundle_revision,
+        bundle_signing_key_id=bundle_signing_key_id,
         engine=engine,
         engine_version=engine_version,
         input=document,

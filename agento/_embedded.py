@@ -42,6 +42,7 @@ from agento._regolib import (
     rego_version,
 )
 from agento._regolib import native as _native
+from agento._signing import BundleVerification
 
 # rego-cpp's error nodes: `(error 6:m.rego|23|1 (errormsg 27:Invalid arithmetic operator)`.
 _ERROR = re.compile(
@@ -73,6 +74,9 @@ class EmbeddedEngine:
         reproducible: Refuse a bundle whose policies call built-ins whose answers can change
             between evaluations (``http.send``, ``rand.intn``, ``uuid.rfc4122``, ...), so that
             every decision replays. ``time.now_ns`` is allowed: replay pins the clock.
+        verification: Require the bundle to be signed, in OPA's format, by one of these keys
+            (`agento.BundleVerification`); an unsigned or altered bundle is refused with the
+            file and the reason. Every Decision records the key id.
     """
 
     name = "embedded"
@@ -83,8 +87,17 @@ class EmbeddedEngine:
         *,
         environment: Mapping[str, str] | None = None,
         reproducible: bool = False,
+        verification: BundleVerification | None = None,
     ) -> None:
-        self.bundle = bundle if isinstance(bundle, PolicyBundle) else PolicyBundle.load(bundle)
+        if isinstance(bundle, PolicyBundle):
+            if verification is not None and bundle.signing_key_id is None:
+                raise ValueError(
+                    "this PolicyBundle was loaded without verification: load it with "
+                    "PolicyBundle.load(path, verification=...), or give the engine its path"
+                )
+            self.bundle = bundle
+        else:
+            self.bundle = PolicyBundle.load(bundle, verification=verification)
         self.version = f"rego-cpp {rego_version()}"
         self._lock = threading.Lock()
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -224,6 +237,7 @@ class EmbeddedEngine:
             result=result,
             error=error,
             bundle_revision=self.bundle.revision,
+            bundle_signing_key_id=self.bundle.signing_key_id,
             engine=self.name,
             engine_version=self.version,
             evaluated_at=evaluated_at,

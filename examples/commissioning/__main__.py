@@ -34,6 +34,15 @@ from examples.commissioning.workflows import CommissioningInput, CommissioningWo
 
 ROOT = Path(__file__).parents[2]
 POLICY = Path(__file__).parent / "policy"
+SIGNED_BY = agento.BundleVerification(
+    # The compliance team signs the bundle (`agento policy sign`); workers hold only the public
+    # key. This key pair is the demo's own: never sign a real bundle with it.
+    keys={
+        "compliance-demo": agento.VerificationKey(
+            (Path(__file__).parent / "keys" / "compliance-demo.pub.pem").read_text(), "ES256"
+        )
+    }
+)
 STATE = ROOT / ".agento" / "demo"
 TASK_QUEUE = "commissioning"
 
@@ -50,8 +59,11 @@ async def temporal() -> AsyncIterator[tuple[Client, str]]:
         engine = agento.OpaServerEngine(url)
         step(f"asking the OPA server at {url}")
     else:
-        engine = agento.EmbeddedEngine(POLICY)
-        step(f"embedded policy engine, bundle revision {engine.bundle.revision[:19]}...")
+        engine = agento.EmbeddedEngine(POLICY, verification=SIGNED_BY)
+        step(
+            f"embedded policy engine, bundle revision {engine.bundle.revision[:19]}..., "
+            f"signature verified (key {engine.bundle.signing_key_id})"
+        )
     plugin = agento.AgentoPlugin(engine=engine)
     if address := os.environ.get("TEMPORAL_ADDRESS"):
         namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
