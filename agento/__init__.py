@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agento._audit import AuditReport, audit_report
     from agento._bundle import PolicyBundle
+    from agento._bundle_service import BundleService, BundleStatus, ServedBundleEngine
     from agento._decision import Decision, DecisionContext, policy_input
     from agento._declaration import (
         ActivityDeclaration,
@@ -58,6 +59,8 @@ __all__ = [
     "AnyActivity",
     "AuditReport",
     "BundleError",
+    "BundleService",
+    "BundleStatus",
     "BundleVerification",
     "Decision",
     "DecisionContext",
@@ -92,6 +95,7 @@ __all__ = [
     "ReviewRejected",
     "ReviewTimedOut",
     "Sensitive",
+    "ServedBundleEngine",
     "VerificationKey",
     "activity",
     "as_temporal_activities",
@@ -145,6 +149,9 @@ _HOMES = {
     "declaration_of": "agento._declaration",
     "AgentoPlugin": "agento._plugin",
     "PolicyBundle": "agento._bundle",
+    "BundleService": "agento._bundle_service",
+    "BundleStatus": "agento._bundle_service",
+    "ServedBundleEngine": "agento._bundle_service",
     "BundleVerification": "agento._signing",
     "VerificationKey": "agento._signing",
     "Decision": "agento._decision",

@@ -8,7 +8,9 @@ different bundles never share a revision and any recorded decision can find its 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import os
 import tarfile
@@ -122,6 +124,21 @@ def bundle_files(root: Path) -> dict[str, bytes]:
         for f in sorted(root.rglob("*"))
         if f.is_file() and _wanted(f.relative_to(root).as_posix())
     }
+
+
+def build_tarball(files: Mapping[str, bytes]) -> bytes:
+    """A ``.tar.gz`` of a bundle's files, as ``opa build`` packs one (names relative, sorted,
+    no timestamps), so that the same files always make the same bytes."""
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w") as archive,
+    ):
+        for name, content in sorted(files.items()):
+            info = tarfile.TarInfo(f"/{_normalise(name)}")
+            info.size, info.mode = len(content), 0o644
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
 
 
 def _wanted(name: str) -> bool:

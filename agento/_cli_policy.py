@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agento._bundle import PolicyBundle, bundle_files
+from agento._bundle import PolicyBundle, build_tarball, bundle_files
 from agento._cli_audit import CommandError, Exit
 from agento._embedded import EmbeddedEngine
 from agento._policy_test import Outcome, run_policy_tests
@@ -88,6 +88,18 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--claims-file", metavar="FILE.json", help="more claims for the payload (scope, iss)"
     )
 
+    build = policy.add_parser(
+        "build",
+        help="pack a bundle directory into a .tar.gz a bundle service can serve",
+        description=(
+            "Pack a bundle directory (its .manifest, data.json, *.rego and .signatures.json) "
+            "into a reproducible .tar.gz, as `opa build` packs one; sign the directory first to "
+            "serve a signed bundle."
+        ),
+    )
+    build.add_argument("bundle", metavar="BUNDLE_DIR")
+    build.add_argument("--output", "-o", required=True, metavar="FILE.tar.gz")
+
 
 def run(args: argparse.Namespace) -> int:
     if args.policy_command == "check":
@@ -96,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         return _test(args.bundle, args.run, as_json=args.json)
     if args.policy_command == "sign":
         return _sign(args)
+    if args.policy_command == "build":
+        return _build(args)
     return _eval(args.bundle, args.path, args.input, as_json=args.json)
 
 
@@ -142,6 +156,16 @@ def _sign(args: argparse.Namespace) -> int:
     )
     (root / SIGNATURES).write_bytes(signatures)
     print(f"signed    {root / SIGNATURES} ({args.signing_alg}, key id {args.key_id or 'none'})")
+    return Exit.OK
+
+
+def _build(args: argparse.Namespace) -> int:
+    root = Path(args.bundle)
+    if not root.is_dir():
+        raise CommandError(f"{root} is not a bundle directory")
+    bundle = PolicyBundle.load(root)  # refuse to pack what does not load
+    Path(args.output).write_bytes(build_tarball(bundle_files(root)))
+    print(f"built     {args.output} (revision {bundle.revision})")
     return Exit.OK
 
 

@@ -1,0 +1,181 @@
+"""Bundles served and hot-swapped while a worker runs workflows: a real HTTP bundle service on
+loopback serves revision A, then B, then a broken C, then an unsigned D."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from agento import (
+    BundleService,
+    BundleVerification,
+    PolicyError,
+    ServedBundleEngine,
+    VerificationKey,
+)
+from agento._bundle import build_tarball
+from agento._signing import SIGNATURES, sign
+from agento.testing import governed_client
+from tests.support.governed import RouteWorkflow, Transfer, governed_worker
+from tests.test_execution import recorded_decisions
+
+ROUTE = "package agento.tests.route\n\ndefault allow := false\n\nallow if input.amount <= {limit}\n"
+
+
+@dataclass
+class Served:
+    """The bundle service: one resource, its ETag the bundle's revision."""
+
+    bundles: dict[str, bytes]
+    current: str = ""
+    downloads: list[str] = field(default_factory=list)
+    not_modified: int = 0
+    url: str = ""
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    state = Served(bundles={})
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/bundles/route.tar.gz" or not state.current:
+                self.send_response(404)
+                self.end_headers()
+                return
+            etag = f'"{state.current}"'
+            if self.headers.get("If-None-Match") == etag:
+                state.not_modified += 1
+                self.send_response(304)
+                self.end_headers()
+                return
+            body = state.bundles[state.current]
+            state.downloads.append(state.current)
+            self.send_response(200)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def key_pair() -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+def bundle(revision: str, policy: str, private: str | None) -> bytes:
+    files = {
+        ".manifest": f'{{"revision": "{revision}"}}'.encode(),
+        "agento/tests/route.rego": policy.encode(),
+    }
+    if private is not None:
+        files[SIGNATURES] = sign(files, key=private, algorithm="ES256", key_id="compliance")
+    return build_tarball(files)
+
+
+async def until(condition: object, what: str) -> None:
+    for _ in range(200):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def route(client: Client, task_queue: str, amount: int) -> str:
+    handle = await client.start_workflow(
+        RouteWorkflow.run,
+        Transfer(project_id="p", amount=amount),
+        id=f"served-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+    await asyncio.wait_for(handle.result(), timeout=60)
+    [decision] = recorded_decisions(await handle.fetch_history())
+    assert decision.allow
+    return decision.bundle_revision
+
+
+async def test_revisions_swap_in_while_runs_go_on_and_bad_ones_never_do(
+    agento_dev_server: WorkflowEnvironment, served: Served
+) -> None:
+    private, public = key_pair()
+    served.bundles = {
+        "A": bundle("A", ROUTE.format(limit=100), private),
+        "B": bundle("B", ROUTE.format(limit=1000), private),
+        "C": bundle("C", "package agento.tests.route\n\nallow if input.amount <=\n", private),
+        "D": bundle("D", "package agento.tests.route\n\nallow := true\n", None),
+    }
+    served.current = "A"
+    service = BundleService(
+        url=served.url,
+        resource="bundles/route.tar.gz",
+        min_delay_seconds=0.05,
+        max_delay_seconds=0.1,
+        verification=BundleVerification({"compliance": VerificationKey(public, "ES256")}),
+    )
+    async with await ServedBundleEngine.start(service) as engine:
+        assert engine.status.active_revision == "A"
+        client = governed_client(agento_dev_server, engine)
+        task_queue = f"served-{uuid.uuid4()}"
+        async with governed_worker(client, task_queue):
+            assert await route(client, task_queue, 50) == "A"
+
+            served.current = "B"
+            await until(lambda: engine.status.active_revision == "B", "B is active")
+            assert await route(client, task_queue, 500) == "B", "B allows what A denied"
+
+            served.current = "C"
+            await until(lambda: engine.status.last_error is not None, "C is refused")
+            assert "does not compile" in (engine.status.last_error or "")
+            assert await route(client, task_queue, 500) == "B", "B keeps deciding"
+
+            served.current = "D"
+            await until(lambda: ".signatures.json" in (engine.status.last_error or ""), "D")
+            assert "missing: verification is configured" in (engine.status.last_error or "")
+            assert await route(client, task_queue, 500) == "B"
+            assert engine.status.active_revision == "B"
+    assert served.downloads[:2] == ["A", "B"]
+    assert served.downloads.count("B") == 1, "an unchanged revision is answered 304"
+    assert served.not_modified > 0
+    assert set(served.downloads) == {"A", "B", "C", "D"}
+    refused = "\n".join(engine.status.refused)
+    assert "does not compile" in refused
+    assert ".signatures.json:1:1: missing" in refused
+
+
+async def test_no_first_bundle_means_no_engine(served: Served) -> None:
+    service = BundleService(url=served.url, resource="bundles/route.tar.gz")
+    with pytest.raises(PolicyError, match="answered 404"):
+        await ServedBundleEngine.start(service)
+    down = BundleService(url="http://127.0.0.1:1", resource="bundles/route.tar.gz")
+    with pytest.raises(PolicyError, match="did not answer"):
+        await ServedBundleEngine.start(down)
