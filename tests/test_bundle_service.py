@@ -9,21 +9,25 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from agento import (
     BundleService,
     BundleVerification,
+    PolicyBundle,
     PolicyError,
     ServedBundleEngine,
     VerificationKey,
 )
+from agento._audit import audit_report
 from agento._bundle import build_tarball
+from agento._replay import replay_decisions
 from agento._signing import SIGNATURES, sign
 from agento.testing import governed_client
 from tests.support.governed import RouteWorkflow, Transfer, governed_worker
@@ -111,6 +115,9 @@ async def until(condition: object, what: str) -> None:
     raise AssertionError(f"never: {what}")
 
 
+HISTORIES: list[WorkflowHistory] = []
+
+
 async def route(client: Client, task_queue: str, amount: int) -> str:
     handle = await client.start_workflow(
         RouteWorkflow.run,
@@ -119,13 +126,15 @@ async def route(client: Client, task_queue: str, amount: int) -> str:
         task_queue=task_queue,
     )
     await asyncio.wait_for(handle.result(), timeout=60)
-    [decision] = recorded_decisions(await handle.fetch_history())
+    history = await handle.fetch_history()
+    HISTORIES.append(history)
+    [decision] = recorded_decisions(history)
     assert decision.allow
     return decision.bundle_revision
 
 
 async def test_revisions_swap_in_while_runs_go_on_and_bad_ones_never_do(
-    agento_dev_server: WorkflowEnvironment, served: Served
+    agento_dev_server: WorkflowEnvironment, served: Served, tmp_path: Path
 ) -> None:
     private, public = key_pair()
     served.bundles = {
@@ -167,6 +176,15 @@ async def test_revisions_swap_in_while_runs_go_on_and_bad_ones_never_do(
     assert served.downloads.count("B") == 1, "an unchanged revision is answered 304"
     assert served.not_modified > 0
     assert set(served.downloads) == {"A", "B", "C", "D"}
+    # Replay finds each decision's own revision among the served bundles.
+    for name in ("A", "B"):
+        (tmp_path / f"{name}.tar.gz").write_bytes(served.bundles[name])
+    bundles = {b.revision: b for b in map(PolicyBundle.load, tmp_path.glob("*.tar.gz"))}
+    replayed = [r for h in HISTORIES for r in replay_decisions(audit_report(h), bundles)]
+    assert [(r.bundle_revision, r.verdict) for r in replayed] == [
+        ("A", "identical"),
+        *[("B", "identical")] * 3,
+    ]
     refused = "\n".join(engine.status.refused)
     assert "does not compile" in refused
     assert ".signatures.json:1:1: missing" in refused
