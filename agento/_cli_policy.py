@@ -99,6 +99,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     build.add_argument("bundle", metavar="BUNDLE_DIR")
     build.add_argument("--output", "-o", required=True, metavar="FILE.tar.gz")
+    build.add_argument(
+        "--revision",
+        help="the packed .manifest's revision (an unsigned bundle; a signed one keeps its own)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,8 +167,19 @@ def _build(args: argparse.Namespace) -> int:
     root = Path(args.bundle)
     if not root.is_dir():
         raise CommandError(f"{root} is not a bundle directory")
-    bundle = PolicyBundle.load(root)  # refuse to pack what does not load
-    Path(args.output).write_bytes(build_tarball(bundle_files(root)))
+    files = bundle_files(root)
+    if args.revision is not None:
+        if SIGNATURES in files:
+            raise CommandError(
+                "this bundle is signed: a new revision in its .manifest would break the "
+                "signature. Set the revision in .manifest, sign again, then build"
+            )
+        manifest = json.loads(files[".manifest"]) if ".manifest" in files else {}
+        if not isinstance(manifest, dict):
+            raise CommandError(f"{root}/.manifest is not a JSON object")
+        files[".manifest"] = json.dumps({**manifest, "revision": args.revision}).encode()
+    bundle = PolicyBundle.from_files(files, source=str(root))  # refuse to pack what won't load
+    Path(args.output).write_bytes(build_tarball(files))
     print(f"built     {args.output} (revision {bundle.revision})")
     return Exit.OK
 

@@ -296,3 +296,24 @@ def test_the_commissioning_bundle_ships_signed() -> None:
             "--key-id compliance-demo`"
         ) from None
     assert engine.bundle.signing_key_id == "compliance-demo"
+
+
+def test_build_packs_a_bundle_that_loads_and_verifies_the_same(tmp_path: Path) -> None:
+    private, public = keys(tmp_path)
+    root = signed_bundle(tmp_path / "b", private, key_id="ci")
+    packed = tmp_path / "b.tar.gz"
+    run = agento_cli("policy", "build", str(root), "-o", str(packed))
+    assert run.returncode == 0, run.stderr
+    config = BundleVerification({"ci": VerificationKey(public, "ES256")})
+    assert EmbeddedEngine(packed, verification=config).bundle.revision == "r-7"
+    again = tmp_path / "again.tar.gz"
+    agento_cli("policy", "build", str(root), "-o", str(again))
+    assert packed.read_bytes() == again.read_bytes(), "the same files make the same bytes"
+    run = agento_cli("policy", "build", str(root), "-o", str(again), "--revision", "r-8")
+    assert run.returncode == 2
+    assert "sign again" in run.stderr
+    (root / SIGNATURES).unlink()
+    run = agento_cli("policy", "build", str(root), "-o", str(again), "--revision", "r-8")
+    assert run.returncode == 0, run.stderr
+    repacked = agento.PolicyBundle.load(again)
+    assert (repacked.revision, repacked.roots) == ("r-8", ("shop",)), "the manifest's roots stay"
