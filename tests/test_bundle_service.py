@@ -45,6 +45,8 @@ class Served:
     downloads: list[str] = field(default_factory=list)
     not_modified: int = 0
     url: str = ""
+    token: str = ""
+    """When set, requests without ``Authorization: Bearer <token>`` get a 401."""
 
 
 @pytest.fixture
@@ -53,6 +55,10 @@ def served() -> Iterator[Served]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if state.token and self.headers.get("Authorization") != f"Bearer {state.token}":
+                self.send_response(401)
+                self.end_headers()
+                return
             if self.path != "/bundles/route.tar.gz" or not state.current:
                 self.send_response(404)
                 self.end_headers()
@@ -197,3 +203,16 @@ async def test_no_first_bundle_means_no_engine(served: Served) -> None:
     down = BundleService(url="http://127.0.0.1:1", resource="bundles/route.tar.gz")
     with pytest.raises(PolicyError, match="did not answer"):
         await ServedBundleEngine.start(down)
+
+
+async def test_a_service_that_wants_a_token_gets_it(served: Served) -> None:
+    served.bundles = {"A": bundle("A", ROUTE.format(limit=100), None)}
+    served.current, served.token = "A", "s3cret"
+    without = BundleService(url=served.url, resource="bundles/route.tar.gz")
+    with pytest.raises(PolicyError, match="answered 401"):
+        await ServedBundleEngine.start(without)
+    async with await ServedBundleEngine.start(
+        BundleService(url=served.url, resource="bundles/route.tar.gz", token="s3cret")
+    ) as engine:
+        assert engine.bundle.revision == "A"
+        assert engine.bundle.signing_key_id is None, "no verification configured"
