@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from agento._reviews import pending_reviews, resolve_review
     from agento._signing import BundleVerification, VerificationKey
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
+    from agento._visibility import ensure_search_attributes
 
 __all__ = [
     "ActivityDeclaration",
@@ -102,6 +103,7 @@ __all__ = [
     "audit_report",
     "check_activities",
     "declaration_of",
+    "ensure_search_attributes",
     "execute_activity",
     "governance_failure",
     "impact",
@@ -173,6 +175,7 @@ _HOMES = {
     "MisdeclaredActivityError": "agento._validator",
     "check_activities": "agento._validator",
     "validate_activities": "agento._validator",
+    "ensure_search_attributes": "agento._visibility",
 }
 
 

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in _cli_audit.COMMANDS:
             return _cli_audit.run(args)
-        if args.command == "review":
+        if args.command in ("review", "setup"):
             return _cli_review.run(args)
         if args.command == "validate":
             return _validate(args.targets)

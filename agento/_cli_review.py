@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from datetime import UTC, datetime
 
 from temporalio.client import (
@@ -24,6 +23,12 @@ from agento._cli_audit import CommandError, Exit, connect, connection_parser, ru
 from agento._errors import ReviewRefused
 from agento._review import PendingReview, ReviewReason
 from agento._reviews import pending_reviews, resolve_review
+from agento._visibility import (
+    PENDING_REVIEWS,
+    SEARCH_ATTRIBUTES,
+    ensure_search_attributes,
+    listed_reviews,
+)
 
 _QUERY_TIMEOUT = 10.0
 """Seconds to wait for one run's answer to the pending-reviews query."""
@@ -34,8 +39,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     review = commands.add_parser("review", help="list, show and resolve pending reviews")
     actions = review.add_subparsers(dest="review_command", required=True)
 
-    listing = actions.add_parser("list", parents=[connection], help="pending reviews")
-    listing.add_argument("--query", default='ExecutionStatus="Running"')
+    listing = actions.add_parser(
+        "list",
+        parents=[connection],
+        help="pending reviews, from Temporal's visibility (no worker needed)",
+    )
+    listing.add_argument(
+        "--query", default='ExecutionStatus="Running"', help="a visibility filter on the runs"
+    )
     listing.add_argument("--json", action="store_true", help="print JSON")
 
     show = actions.add_parser("show", parents=[connection], help="one pending review in full")
@@ -60,6 +71,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="how long to wait for a worker to take the resolution (default 30)",
         )
 
+    commands.add_parser(
+        "setup",
+        parents=[connection],
+        help="define agento's search attributes in a namespace (once per namespace)",
+    )
+
 
 def _review_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workflow_id", metavar="WORKFLOW_ID")
@@ -72,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     client = await connect(args)
+    if args.command == "setup":
+        return await _setup(client)
     if args.review_command == "list":
         return await _list(client, args.query, as_json=args.json)
     if args.review_command == "show":
@@ -80,42 +99,32 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _list(client: Client, query: str, *, as_json: bool) -> int:
-    found: list[tuple[str, PendingReview]] = []
-    unasked: list[tuple[str, str]] = []
-    async for execution in client.list_workflows(query or None):
-        try:
-            reviews = await asyncio.wait_for(pending_reviews(client, execution.id), _QUERY_TIMEOUT)
-        except WorkflowQueryFailedError:
-            continue  # not a governed workflow: it has no such query
-        except (RPCError, TimeoutError) as e:
-            unasked.append((execution.id, _why(e)))
-            continue
-        found += [(execution.id, r) for r in reviews]
+    found = await listed_reviews(client, query)
     if as_json:
+        print(json.dumps({"reviews": [r.model_dump(mode="json") for r in found]}, indent=2))
+        return Exit.OK
+    for r in found:
+        because = f": {r.reasons}" if r.reasons else ""
         print(
-            json.dumps(
-                {
-                    "reviews": [
-                        {"workflow_id": wf, **r.model_dump(mode="json")} for wf, r in found
-                    ],
-                    "unasked": [{"workflow_id": wf, "error": why} for wf, why in unasked],
-                },
-                indent=2,
-            )
+            f"{r.workflow_id} {r.review_id} {r.activity} {r.reason} since "
+            f"{r.since:%Y-%m-%d %H:%M:%S}{because}"
         )
-    else:
-        for workflow_id, r in found:
-            print(
-                f"{workflow_id} {r.review_id} {r.activity} {r.reason} since "
-                f"{r.since:%Y-%m-%d %H:%M:%S}: {'; '.join(r.reasons)}"
-            )
-    if unasked:
-        for workflow_id, why in unasked:
-            print(f"agento: could not ask {workflow_id}: {why}", file=sys.stderr)
+    return Exit.OK
+
+
+async def _setup(client: Client) -> int:
+    try:
+        added = await ensure_search_attributes(client)
+    except RPCError as e:
         raise CommandError(
-            f"{len(unasked)} run(s) could not be asked for their reviews (is their worker "
-            "running?): the list above is incomplete"
-        )
+            f"cannot define agento's search attributes in namespace {client.namespace!r}: "
+            f"{e.message}. On Temporal Cloud, add them with `tcld namespace search-attributes "
+            f"add --namespace {client.namespace} --search-attribute "
+            f"{PENDING_REVIEWS.name}=KeywordList`"
+        ) from e
+    for name in SEARCH_ATTRIBUTES:
+        state = "defined" if name in added else "already defined"
+        print(f"{name}  {state} in namespace {client.namespace}")
     return Exit.OK
 
 

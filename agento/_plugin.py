@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import temporalio.converter
 import temporalio.plugin
+from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
@@ -26,6 +29,7 @@ from agento._execution import DecisionSettings
 from agento._interceptor import GovernanceInterceptor
 from agento._observability.decision_log import DecisionLog
 from agento._validator import validate_activities
+from agento._visibility import missing_search_attributes
 
 # Deterministic libraries workflow code reaches through agento; shared, not re-imported per run.
 _PASSTHROUGH = (
@@ -134,6 +138,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 "(AgentoPlugin(engine=agento.EmbeddedEngine(...)) or OpaServerEngine(...)) on "
                 "the client the worker is built from, or on the worker's own plugins=[...]"
             )
+        if self.engine is not None and config.get("workflows") and "client" in config:
+            _check_search_attributes(config["client"])
         if (
             self.decide_locally
             and config.get("workflows")
@@ -165,6 +171,41 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 f"exist, and the policy engine could not be asked ({e}). Start the engine first "
                 "(an OPA sidecar before the worker), then build the worker again"
             ) from e
+
+
+def _check_search_attributes(client: Client) -> None:
+    """Refuse a worker whose namespace lacks agento's search attributes: its runs would fail
+    their workflow tasks the moment a review opened. The check is an RPC and building a worker
+    is synchronous, so it runs on a loop of its own in a thread (a few milliseconds)."""
+    outcome: list[list[str] | BaseException | None] = []
+
+    def check() -> None:
+        try:
+            outcome.append(asyncio.run(missing_search_attributes(client)))
+        except BaseException as e:
+            outcome.append(e)
+
+    thread = threading.Thread(target=check, name="agento-namespace-check", daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    result = outcome[0] if outcome else TimeoutError("no answer in 30 s")
+    if isinstance(result, BaseException):
+        warnings.warn(
+            f"could not check that namespace {client.namespace!r} defines agento's search "
+            f"attributes ({result}); if it does not, runs fail when a review opens: run "
+            "`agento setup`",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    if result:
+        raise ValueError(
+            f"namespace {client.namespace!r} does not define the search attribute(s) "
+            f"{', '.join(result)} that governed runs list their pending reviews in: a run would "
+            "fail its workflow tasks the moment a review opened. Run `agento setup --address "
+            f"{client.service_client.config.target_host} --namespace {client.namespace}` (or "
+            "`await agento.ensure_search_attributes(client)`), then build the worker again"
+        )
 
 
 def _with_pydantic_payloads(

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from agento._errors import ReviewTimedOut
 from agento._observability import metrics
 from agento._observability.tracing import workflow_span
+from agento._visibility import PENDING_REVIEWS, entry
 
 PENDING_REVIEWS_QUERY = "agento.pending_reviews"
 RESOLVE_REVIEW_UPDATE = "agento.resolve_review"
@@ -116,19 +117,42 @@ class ReviewBoard:
             opened_by=opened_by,
         )
         metrics.review_opened(reason)
+        self._publish()
         try:
             await workflow.wait_condition(lambda: review_id in self.outcomes, timeout=timeout)
         except TimeoutError:
+            self._close(review_id)
             _closed(review_id, reason, "timed_out", timeout)
             raise ReviewTimedOut(
                 activity, review_id, f"{timeout.total_seconds() / 3600:g} hours"
             ) from None
-        finally:
+        except BaseException:
+            # Cancelled, or evicted: an evicted run's coroutine is closed outside the workflow's
+            # event loop, where no workflow call (the search attribute's upsert) may be made.
             self.pending.pop(review_id, None)
+            raise
+        self._close(review_id)
         outcome = self.outcomes[review_id]
         verdict = "approved" if outcome.approved else "rejected"
         _closed(review_id, reason, verdict, outcome.resolved_at - since, outcome.reviewer)
         return outcome
+
+    def _close(self, review_id: str) -> None:
+        self.pending.pop(review_id, None)
+        self._publish()
+
+    def _publish(self) -> None:
+        """Keep the run's ``AgentoPendingReviews`` search attribute equal to ``pending``, so
+        that visibility lists it with no worker running. Behind a patch: runs recorded before
+        it replay without the upserts they never made."""
+        if not workflow.patched("agento-review-search-attribute"):
+            return
+        entries = [
+            entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons))
+            for r in self.pending.values()
+        ]
+        update = PENDING_REVIEWS.value_set(entries) if entries else PENDING_REVIEWS.value_unset()
+        workflow.upsert_search_attributes([update])
 
     def validate(self, *payload: object) -> None:
         """The update validator: a refusal here writes nothing to history."""

@@ -74,6 +74,7 @@ async def _main() -> None:
         dev_server_log_level="error",
         plugins=[plugin],
     ) as env:
+        await agento.ensure_search_attributes(env.client)
         client, task_queue = env.client, "bench"
         async with Worker(
             client,

@@ -68,7 +68,9 @@ class DevServer:
             )
         for _ in range(600):
             with contextlib.suppress(RuntimeError):
-                return await Client.connect(self.address, plugins=[agento.AgentoPlugin()])
+                client = await Client.connect(self.address, plugins=[agento.AgentoPlugin()])
+                await agento.ensure_search_attributes(client)
+                return client
             await asyncio.sleep(0.1)
         raise RuntimeError(f"the dev server did not start; see {self.log}")
 

@@ -1,6 +1,7 @@
 """pytest fixtures for governed workflows: ``pytest_plugins = ["agento.testing.pytest"]``.
 
-Both servers are started once per session from the packaged binaries and stopped at the end.
+Both servers are started once per session from the packaged binaries and stopped at the end,
+with agento's search attributes defined (`agento.ensure_search_attributes`).
 Their clients carry `agento.AgentoPlugin` without an engine: start workflows from them, and build
 workers from ``agento.testing.governed_client(env, engine)``. The fixtures use the session's event
 loop (pytest-asyncio): set ``asyncio_default_fixture_loop_scope`` and
@@ -15,6 +16,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from agento._plugin import AgentoPlugin
+from agento._visibility import ensure_search_attributes
 from agento.testing import server_binary
 
 
@@ -27,6 +29,7 @@ async def agento_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         plugins=[AgentoPlugin()],
     )
     async with env:
+        await ensure_search_attributes(env.client)
         yield env
 
 
@@ -40,4 +43,5 @@ async def agento_dev_server() -> AsyncIterator[WorkflowEnvironment]:
         plugins=[AgentoPlugin()],
     )
     async with env:
+        await ensure_search_attributes(env.client)
         yield env

@@ -80,6 +80,7 @@ async def temporal() -> AsyncIterator[tuple[Client, str]]:
             plugins=[plugin],
         )
     async with env:
+        await agento.ensure_search_attributes(env.client)  # what `agento setup` does for a cluster
         address = env.client.service_client.config.target_host
         step(f"dev server at {address} (its output: {STATE.relative_to(ROOT)}/temporal.log)")
         yield env.client, address

@@ -1,0 +1,122 @@
+"""Pending reviews live in Temporal's visibility: a namespace must define agento's search
+attribute before a governed worker starts, and runs recorded before it replay unchanged."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+import agento
+from agento import EmbeddedEngine
+from agento._review import ReviewBoard
+from agento.testing import assert_replays, governed_client, server_binary
+from tests.support.governed import (
+    POLICY_BUNDLE,
+    WORKFLOWS,
+    RouteWorkflow,
+    Transfer,
+    governed_worker,
+)
+from tests.test_execution import pending_reviews
+
+ROOT = Path(__file__).parents[1]
+
+
+async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup(
+    tmp_path: Path,
+) -> None:
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        dev_server_log_level="error",
+        plugins=[agento.AgentoPlugin()],
+    ) as env:
+        client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+        with pytest.raises(ValueError, match="does not define the search attribute") as raised:
+            governed_worker(client, f"q-{uuid.uuid4()}")
+        assert "agento setup --address" in str(raised.value), "the message names the fix"
+        address = env.client.service_client.config.target_host
+        setup = subprocess.run(
+            [sys.executable, "-m", "agento", "setup", "--address", address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+        assert setup.returncode == 0, setup.stderr
+        assert setup.stdout.strip() == "AgentoPendingReviews  defined in namespace default"
+        governed_worker(client, f"q-{uuid.uuid4()}")  # builds now
+        again = subprocess.run(
+            [sys.executable, "-m", "agento", "setup", "--address", address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+        assert again.stdout.strip() == "AgentoPendingReviews  already defined in namespace default"
+
+
+async def test_runs_recorded_before_listing_replay_unchanged(
+    agento_time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client: Client = governed_client(agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    with monkeypatch.context() as old:
+        old.setattr(ReviewBoard, "_publish", lambda self: None)
+        async with governed_worker(client, task_queue):
+            handle = await client.start_workflow(
+                RouteWorkflow.run,
+                Transfer(project_id="p", amount=150),
+                id=f"old-{uuid.uuid4()}",
+                task_queue=task_queue,
+            )
+            [review] = await pending_reviews(handle)
+            await agento.resolve_review(
+                client, handle.id, review.review_id, approve=True, reviewer="bob"
+            )
+            await handle.result()
+    history = await handle.fetch_history()
+    upserts = [
+        e
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    assert upserts == [], "recorded as an older agento would have"
+    await assert_replays([history], WORKFLOWS)  # today's code replays it
+
+
+async def test_new_runs_record_their_reviews_in_the_attribute(
+    agento_time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    async with governed_worker(client, task_queue):
+        handle = await client.start_workflow(
+            RouteWorkflow.run,
+            Transfer(project_id="p", amount=150),
+            id=f"new-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        [review] = await pending_reviews(handle)
+        await agento.resolve_review(
+            client, handle.id, review.review_id, approve=True, reviewer="bob"
+        )
+        await handle.result()
+    history = await handle.fetch_history()
+    fields = [
+        e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        for e in history.events
+        if e.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    upserts = [f["AgentoPendingReviews"] for f in fields if "AgentoPendingReviews" in f]
+    assert len(upserts) == 2, "set when the review opened, cleared when it was resolved"
+    assert review.review_id.encode() in upserts[0].data
+    assert upserts[1].metadata["encoding"] == b"binary/null"
+    await assert_replays([history], WORKFLOWS)
