@@ -12,8 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,6 +29,7 @@ from agento._replay import replay_decisions
 from agento._signing import SIGNATURES, sign
 from agento.testing import governed_client
 from tests.support.governed import RouteWorkflow, Transfer, governed_worker
+from tests.support.keys import es256_key_pair
 from tests.test_execution import recorded_decisions
 
 ROUTE = "package agento.tests.route\n\ndefault allow := false\n\nallow if input.amount <= {limit}\n"
@@ -90,19 +89,6 @@ def served() -> Iterator[Served]:
         server.server_close()
 
 
-def key_pair() -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 def bundle(revision: str, policy: str, private: str | None) -> bytes:
     files = {
         ".manifest": f'{{"revision": "{revision}"}}'.encode(),
@@ -142,7 +128,7 @@ async def route(client: Client, task_queue: str, amount: int) -> str:
 async def test_revisions_swap_in_while_runs_go_on_and_bad_ones_never_do(
     agento_dev_server: WorkflowEnvironment, served: Served, tmp_path: Path
 ) -> None:
-    private, public = key_pair()
+    private, public = es256_key_pair()
     served.bundles = {
         "A": bundle("A", ROUTE.format(limit=100), private),
         "B": bundle("B", ROUTE.format(limit=1000), private),

@@ -9,11 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 import agento
 from agento import EmbeddedEngine
+from agento._audit import ReviewResolved, audit_report
 from agento._review import ReviewBoard
 from agento.testing import assert_replays, governed_client, server_binary
 from tests.support.governed import (
@@ -63,26 +64,31 @@ async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup(
         assert again.stdout.strip() == "AgentoPendingReviews  already defined in namespace default"
 
 
+async def approved_run(env: WorkflowEnvironment) -> WorkflowHistory:
+    """The history of a run paused in review, then approved."""
+    client: Client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    async with governed_worker(client, task_queue):
+        handle = await client.start_workflow(
+            RouteWorkflow.run,
+            Transfer(project_id="p", amount=150),
+            id=f"reviewed-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        [review] = await pending_reviews(handle)
+        await agento.resolve_review(
+            client, handle.id, review.review_id, approve=True, reviewer="bob"
+        )
+        await handle.result()
+    return await handle.fetch_history()
+
+
 async def test_runs_recorded_before_listing_replay_unchanged(
     agento_time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client: Client = governed_client(agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE))
-    task_queue = f"q-{uuid.uuid4()}"
     with monkeypatch.context() as old:
         old.setattr(ReviewBoard, "_publish", lambda self: None)
-        async with governed_worker(client, task_queue):
-            handle = await client.start_workflow(
-                RouteWorkflow.run,
-                Transfer(project_id="p", amount=150),
-                id=f"old-{uuid.uuid4()}",
-                task_queue=task_queue,
-            )
-            [review] = await pending_reviews(handle)
-            await agento.resolve_review(
-                client, handle.id, review.review_id, approve=True, reviewer="bob"
-            )
-            await handle.result()
-    history = await handle.fetch_history()
+        history = await approved_run(agento_time_skipping_env)
     upserts = [
         e
         for e in history.events
@@ -95,21 +101,10 @@ async def test_runs_recorded_before_listing_replay_unchanged(
 async def test_new_runs_record_their_reviews_in_the_attribute(
     agento_time_skipping_env: WorkflowEnvironment,
 ) -> None:
-    client = governed_client(agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE))
-    task_queue = f"q-{uuid.uuid4()}"
-    async with governed_worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=150),
-            id=f"new-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
-        [review] = await pending_reviews(handle)
-        await agento.resolve_review(
-            client, handle.id, review.review_id, approve=True, reviewer="bob"
-        )
-        await handle.result()
-    history = await handle.fetch_history()
+    history = await approved_run(agento_time_skipping_env)
+    [review_id] = {
+        e.outcome.review_id for e in audit_report(history).entries if isinstance(e, ReviewResolved)
+    }
     fields = [
         e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
         for e in history.events
@@ -117,6 +112,6 @@ async def test_new_runs_record_their_reviews_in_the_attribute(
     ]
     upserts = [f["AgentoPendingReviews"] for f in fields if "AgentoPendingReviews" in f]
     assert len(upserts) == 2, "set when the review opened, cleared when it was resolved"
-    assert review.review_id.encode() in upserts[0].data
+    assert review_id.encode() in upserts[0].data
     assert upserts[1].metadata["encoding"] == b"binary/null"
     await assert_replays([history], WORKFLOWS)

@@ -8,13 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 import agento
 from agento import BundleVerification, EmbeddedEngine, VerificationKey
 from agento._audit import AuditReport, DecisionRecorded, render
 from agento._signing import SIGNATURES, _verified_payload, file_hash, sign
+from tests.support.keys import es256_key_pair
 from tests.test_cli import agento as agento_cli
 
 # From OPA's v1/bundle/verify_test.go: tokens OPA signed, with the keys that verify them.
@@ -131,21 +130,6 @@ def test_structured_files_hash_as_opa_hashes_them() -> None:
     assert file_hash("p.rego", b"package p\n") != file_hash("p.rego", b"package p \n")
 
 
-def keys(tmp_path: Path) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 POLICY = "package shop\n\ndefault allow := false\n\nallow if input.amount <= data.shop.limit\n"
 
 
@@ -160,7 +144,7 @@ def signed_bundle(root: Path, private: str, **options: object) -> Path:
 
 
 def test_a_signed_bundle_decides_and_its_decisions_name_the_key(tmp_path: Path) -> None:
-    private, public = keys(tmp_path)
+    private, public = es256_key_pair()
     root = signed_bundle(tmp_path / "b", private, key_id="compliance-2026")
     config = BundleVerification({"compliance-2026": VerificationKey(public, "ES256")})
     engine = EmbeddedEngine(root, verification=config)
@@ -181,7 +165,7 @@ def refusal(root: Path, config: BundleVerification) -> str:
 def test_every_way_a_bundle_can_fail_its_signature_is_refused_with_the_file(
     tmp_path: Path,
 ) -> None:
-    private, public = keys(tmp_path)
+    private, public = es256_key_pair()
     config = BundleVerification({"ci": VerificationKey(public, "ES256")})
     pristine = signed_bundle(tmp_path / "pristine", private, key_id="ci")
 
@@ -212,7 +196,7 @@ def test_every_way_a_bundle_can_fail_its_signature_is_refused_with_the_file(
     (raised_limit / "shop" / "data.json").write_text('{"limit": 100000}')
     assert "shop/data.json:1:1: digest mismatch" in refusal(raised_limit, config)
 
-    other_private, _ = keys(tmp_path)
+    other_private, _ = es256_key_pair()
     forged = signed_bundle(tmp_path / "forged", other_private, key_id="ci")
     assert "does not verify with key 'ci'" in refusal(forged, config)
 
@@ -231,7 +215,7 @@ def test_verification_configured_without_a_key_id_still_requires_a_signature(
     tmp_path: Path,
 ) -> None:
     # OPA's GHSA-g2pf-6v5v-qcc8: a config without a key id accepted unsigned bundles.
-    _, public = keys(tmp_path)
+    _, public = es256_key_pair()
     root = tmp_path / "unsigned"
     (root / "shop").mkdir(parents=True)
     (root / "shop" / "policy.rego").write_text(POLICY)
@@ -244,7 +228,7 @@ def test_verification_configured_without_a_key_id_still_requires_a_signature(
 
 
 def test_the_audit_shows_the_signing_key(tmp_path: Path) -> None:
-    private, public = keys(tmp_path)
+    private, public = es256_key_pair()
     root = signed_bundle(tmp_path / "b", private, key_id="ci")
     engine = EmbeddedEngine(
         root, verification=BundleVerification({"ci": VerificationKey(public, "ES256")})
@@ -256,7 +240,7 @@ def test_the_audit_shows_the_signing_key(tmp_path: Path) -> None:
 
 
 def test_sign_and_check_from_the_command_line(tmp_path: Path) -> None:
-    private, public = keys(tmp_path)
+    private, public = es256_key_pair()
     (tmp_path / "signing.pem").write_text(private)
     (tmp_path / "verify.pem").write_text(public)
     root = signed_bundle(tmp_path / "b", private)  # then re-signed by the command
@@ -299,7 +283,7 @@ def test_the_commissioning_bundle_ships_signed() -> None:
 
 
 def test_build_packs_a_bundle_that_loads_and_verifies_the_same(tmp_path: Path) -> None:
-    private, public = keys(tmp_path)
+    private, public = es256_key_pair()
     root = signed_bundle(tmp_path / "b", private, key_id="ci")
     packed = tmp_path / "b.tar.gz"
     run = agento_cli("policy", "build", str(root), "-o", str(packed))
