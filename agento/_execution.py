@@ -482,6 +482,7 @@ async def _authorize(
     decision_request, request_sha256 = _compose(
         d, d.policy, request, requester, state.settings.max_request_bytes
     )
+    state.reviews.settle_listing()  # before the decision's local activity, not after it
     rounds = itertools.count(1)
     while True:
         round_ = next(rounds)

@@ -89,6 +89,8 @@ class ReviewBoard:
     def __init__(self) -> None:
         self.pending: dict[str, PendingReview] = {}
         self.outcomes: dict[str, ReviewOutcome] = {}
+        self.listed: bool | None = None
+        """Whether this run keeps its reviews in the search attribute (`settle_listing`)."""
 
     async def wait(
         self,
@@ -141,11 +143,21 @@ class ReviewBoard:
         self.pending.pop(review_id, None)
         self._publish()
 
+    def settle_listing(self) -> None:
+        """Decide once per run whether this run lists its reviews in the search attribute.
+        Behind a patch, so that runs recorded before it replay without the upserts they never
+        made. Called before the run's first decision is asked: a patch decided right after a
+        local activity's result can replay in another workflow task than it ran in (when the
+        activity's marker was recorded by an earlier task completion) and fail as
+        nondeterministic."""
+        if self.listed is None:
+            self.listed = workflow.patched("agento-review-search-attribute")
+
     def _publish(self) -> None:
         """Keep the run's ``AgentoPendingReviews`` search attribute equal to ``pending``, so
-        that visibility lists it with no worker running. Behind a patch: runs recorded before
-        it replay without the upserts they never made."""
-        if not workflow.patched("agento-review-search-attribute"):
+        that visibility lists it with no worker running."""
+        self.settle_listing()
+        if not self.listed:
             return
         entries = [
             entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons))

@@ -128,6 +128,7 @@ def recorded_decisions(history: Any) -> list[Decision]:
         )
         for e in history.events
         if e.HasField("marker_recorded_event_attributes")
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
 
 

@@ -87,6 +87,7 @@ async def test_runs_recorded_before_listing_replay_unchanged(
     agento_time_skipping_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as old:
+        old.setattr(ReviewBoard, "settle_listing", lambda self: None)
         old.setattr(ReviewBoard, "_publish", lambda self: None)
         history = await approved_run(agento_time_skipping_env)
     upserts = [
@@ -94,7 +95,11 @@ async def test_runs_recorded_before_listing_replay_unchanged(
         for e in history.events
         if e.HasField("upsert_workflow_search_attributes_event_attributes")
     ]
+    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
     assert upserts == [], "recorded as an older agento would have"
+    assert {m.marker_recorded_event_attributes.marker_name for m in markers} == {
+        "core_local_activity"
+    }
     await assert_replays([history], WORKFLOWS)  # today's code replays it
 
 
