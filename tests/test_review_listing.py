@@ -3,10 +3,7 @@ attribute before a governed worker starts, and runs recorded before it replay un
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
@@ -24,14 +21,11 @@ from tests.support.governed import (
     Transfer,
     governed_worker,
 )
+from tests.test_cli import agento as agento_cli
 from tests.test_execution import pending_reviews
 
-ROOT = Path(__file__).parents[1]
 
-
-async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup(
-    tmp_path: Path,
-) -> None:
+async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup() -> None:
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal"),
         dev_server_log_level="error",
@@ -42,25 +36,11 @@ async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup(
             governed_worker(client, f"q-{uuid.uuid4()}")
         assert "agento setup --address" in str(raised.value), "the message names the fix"
         address = env.client.service_client.config.target_host
-        setup = subprocess.run(
-            [sys.executable, "-m", "agento", "setup", "--address", address],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=ROOT,
-            check=False,
-        )
+        setup = agento_cli("setup", "--address", address)
         assert setup.returncode == 0, setup.stderr
         assert setup.stdout.strip() == "AgentoPendingReviews  defined in namespace default"
         governed_worker(client, f"q-{uuid.uuid4()}")  # builds now
-        again = subprocess.run(
-            [sys.executable, "-m", "agento", "setup", "--address", address],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=ROOT,
-            check=False,
-        )
+        again = agento_cli("setup", "--address", address)
         assert again.stdout.strip() == "AgentoPendingReviews  already defined in namespace default"
 
 
