@@ -24,7 +24,18 @@ class _UsageError(Exception):
 def entrypoint() -> None:
     """The ``agento`` executable: `main`, then exit with its status and no interpreter teardown,
     so that ``$?`` is the command's own verdict even after a Temporal client ran."""
-    leave(main())
+    try:
+        status = main()
+    except BrokenPipeError:
+        # The reader went away (`agento ... | head`): stop quietly, as a command killed by
+        # SIGPIPE does, and let nothing flush into the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = _SIGPIPE
+    leave(status)
+
+
+_SIGPIPE = 128 + 13
+"""The status a shell gives a command killed by SIGPIPE."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -203,3 +203,22 @@ def test_bad_mtls_flags_are_one_line_errors(flags: list[str], message: str) -> N
     run = agento("audit", "wf", *flags)
     assert run.returncode == 2
     assert run.stderr.startswith(f"agento: {message}")
+
+
+def test_output_cut_by_its_reader_ends_quietly(tmp_path: Path) -> None:
+    # `| head` closes the pipe while the command still writes (more than a pipe holds): the
+    # command stops with 141, as a SIGPIPE would stop it, and no traceback on stderr.
+    tests = "\n".join(f"test_{n}_{'x' * 300} if true" for n in range(250))
+    (tmp_path / "t.rego").write_text(f"package many\n\n{tests}\n")
+    run = subprocess.run(
+        f"{sys.executable} -m agento policy test {tmp_path} --json | head -c 10; "
+        'echo " ${PIPESTATUS[0]}"',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.stdout == '{\n  "bundl 141\n'
+    assert run.stderr == ""
