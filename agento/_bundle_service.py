@@ -186,7 +186,10 @@ class ServedBundleEngine:
             await asyncio.sleep(
                 random.uniform(service.min_delay_seconds, service.max_delay_seconds)
             )
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception as e:  # anything unforeseen is a refusal too: keep polling
+                self._refused(now(), f"{type(e).__name__}: {e}")
 
     async def aclose(self) -> None:
         if self._poller is not None:
@@ -245,9 +248,4 @@ def _compiled(
     bundle = PolicyBundle.from_files(
         files, source=_where(service), verification=service.verification
     )
-    return EmbeddedEngine(
-        bundle,
-        environment=environment,
-        reproducible=reproducible,
-        verification=service.verification,
-    )
+    return EmbeddedEngine(bundle, environment=environment, reproducible=reproducible)

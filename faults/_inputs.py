@@ -176,7 +176,11 @@ BROKEN = "package faults.charge\n\nallow if input.amount <=\n"
 GOOD = "package faults.charge\n\nallow if input.amount <= 100\n"
 
 
-def _update(payload: Any, expect: str, *, first_resolve: bool = False) -> Case:
+UpdateArgs = Callable[[str], list[Any]]
+"""The arguments a raw client sends, given the pending review's id."""
+
+
+def _update(arguments: UpdateArgs, expect: str, *, first_resolve: bool = False) -> Case:
     """An update sent by a raw client (JSON, no pydantic) to a run paused in review: refused,
     nothing recorded, the run still paused on the same review."""
 
@@ -193,14 +197,8 @@ def _update(payload: Any, expect: str, *, first_resolve: bool = False) -> Case:
             await resolve(handle, review.review_id, approve=False)
         before = len((await handle.fetch_history()).events)
         raw = Client(h.client.service_client).get_workflow_handle(run)
-        if payload is _NOTHING:
-            args = []
-        elif payload is _two:
-            args = [_resolution()(review.review_id)] * 2
-        else:
-            args = [payload(review.review_id) if callable(payload) else payload]
         try:
-            await raw.execute_update("agento.resolve_review", args=args)
+            await raw.execute_update("agento.resolve_review", args=arguments(review.review_id))
             error = "accepted"
         except WorkflowUpdateFailedError as e:
             error = str(e.cause)
@@ -228,21 +226,11 @@ def _update(payload: Any, expect: str, *, first_resolve: bool = False) -> Case:
     return check
 
 
-_NOTHING = object()
-
-
-class _Two:
-    """Two resolutions in one update."""
-
-
-_two = _Two()
-
-
-def _resolution(**fields: Any) -> Callable[[str], dict[str, Any]]:
-    def payload(review_id: str) -> dict[str, Any]:
-        return {"review_id": review_id, "approve": True, "reviewer": "mallory"} | fields
-
-    return payload
+def _resolution(**fields: Any) -> UpdateArgs:
+    """One resolution of the pending review, with ``fields`` changed."""
+    return lambda review_id: [
+        {"review_id": review_id, "approve": True, "reviewer": "mallory"} | fields
+    ]
 
 
 CASES: dict[str, Case] = {
@@ -257,11 +245,13 @@ CASES: dict[str, Case] = {
     "bundle: manifest is not JSON": _bundle(
         {".manifest": "{revision: 1", "faults/charge.rego": GOOD}, ".manifest"
     ),
-    "review update: not an object": _update("approve", "the resolution is not valid"),
-    "review update: no payload": _update(_NOTHING, "exactly one resolution, not 0"),
-    "review update: two payloads": _update(_two, "exactly one resolution, not 2"),
+    "review update: not an object": _update(lambda _: ["approve"], "the resolution is not valid"),
+    "review update: no payload": _update(lambda _: [], "exactly one resolution, not 0"),
+    "review update: two payloads": _update(
+        lambda review_id: _resolution()(review_id) * 2, "exactly one resolution, not 2"
+    ),
     "review update: unknown review id": _update(
-        {"review_id": "r-404", "approve": True, "reviewer": "mallory"}, "r-404"
+        lambda _: _resolution()("r-404"), "review 'r-404' is not pending"
     ),
     "review update: empty reviewer": _update(_resolution(reviewer=""), "reviewer"),
     "review update: approve is not a boolean": _update(_resolution(approve="maybe"), "approve"),

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
@@ -23,6 +24,7 @@ from agento import (
     ServedBundleEngine,
     VerificationKey,
 )
+from agento import _bundle_service as bundle_service
 from agento._audit import audit_report
 from agento._bundle import build_tarball
 from agento._replay import replay_decisions
@@ -204,3 +206,32 @@ async def test_a_service_that_wants_a_token_gets_it(served: Served) -> None:
     ) as engine:
         assert engine.bundle.revision == "A"
         assert engine.bundle.signing_key_id is None, "no verification configured"
+
+
+async def test_an_unforeseen_error_in_a_poll_does_not_stop_polling(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served.bundles = {
+        "A": bundle("A", ROUTE.format(limit=100), None),
+        "B": bundle("B", ROUTE.format(limit=1000), None),
+    }
+    served.current = "A"
+    service = BundleService(
+        url=served.url,
+        resource="bundles/route.tar.gz",
+        min_delay_seconds=0.02,
+        max_delay_seconds=0.05,
+    )
+    async with await ServedBundleEngine.start(service) as engine:
+        compile_bundle = bundle_service._compiled
+        failures = iter([RuntimeError("the worker ran short")])
+
+        def flaky(*args: Any) -> Any:
+            for failure in failures:
+                raise failure
+            return compile_bundle(*args)
+
+        monkeypatch.setattr(bundle_service, "_compiled", flaky)
+        served.current = "B"
+        await until(lambda: engine.status.active_revision == "B", "B is active after all")
+    assert "RuntimeError: the worker ran short" in engine.status.refused[0]
