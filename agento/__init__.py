@@ -48,6 +48,14 @@ if TYPE_CHECKING:
     from agento._process import run
     from agento._recording import Needed, Sensitive
     from agento._replay import ImpactReport, ReplayedDecision, impact, replay_decisions
+    from agento._resolution import (
+        ResolutionClaims,
+        ResolutionRefused,
+        ResolutionSigner,
+        ReviewerIdentity,
+        sign_resolution,
+        verify_resolution,
+    )
     from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
     from agento._reviews import pending_reviews, resolve_review
     from agento._signing import BundleVerification, VerificationKey
@@ -89,12 +97,16 @@ __all__ = [
     "PolicyError",
     "PolicyInput",
     "ReplayedDecision",
+    "ResolutionClaims",
+    "ResolutionRefused",
+    "ResolutionSigner",
     "ResolveReview",
     "ReviewOutcome",
     "ReviewReason",
     "ReviewRefused",
     "ReviewRejected",
     "ReviewTimedOut",
+    "ReviewerIdentity",
     "Sensitive",
     "ServedBundleEngine",
     "VerificationKey",
@@ -112,11 +124,19 @@ __all__ = [
     "replay_decisions",
     "resolve_review",
     "run",
+    "sign_resolution",
     "start_activity",
     "validate_activities",
+    "verify_resolution",
 ]
 
 _HOMES = {
+    "verify_resolution": "agento._resolution",
+    "sign_resolution": "agento._resolution",
+    "ReviewerIdentity": "agento._resolution",
+    "ResolutionSigner": "agento._resolution",
+    "ResolutionRefused": "agento._resolution",
+    "ResolutionClaims": "agento._resolution",
     "AuditReport": "agento._audit",
     "audit_report": "agento._audit",
     "ImpactReport": "agento._replay",

@@ -19,12 +19,14 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
+from agento._asking import DECISION_ACTIVITY
 from agento._decision import Decision
-from agento._execution import CALL_HEADER, DECISION_ACTIVITY, CallRecord
+from agento._execution import CALL_HEADER, CallRecord
 from agento._postures import Idempotency, PolicyClass
-from agento._review import ReviewOutcome
+from agento._resolution import ResolutionRefused, ReviewKeys, verify_resolution
+from agento._review import RESOLVE_REVIEW_UPDATE, ReviewOutcome
 
-SCHEMA_VERSION: Final = "agento.audit/2"
+SCHEMA_VERSION: Final = "agento.audit/3"
 _convert = PydanticPayloadConverter()
 
 
@@ -63,6 +65,21 @@ class ReviewResolved(_Entry):
     opened_by_event: int | None = None
     """The event of the step that opened the review: the decision that denied, the decision step
     that found the engine unavailable, or the activity whose outcome became unknown."""
+    principal: str | None = None
+    """Who sent the update, as the Temporal server attributes it (``type:name``), where the
+    server stamps history events with a principal."""
+
+
+class ReviewAttemptRefused(_Entry):
+    """A resolution the workflow took in and then refused: the reviewer policy denied the
+    reviewer (its decision is the entry before), or could not be asked. The review stayed
+    pending. Refusals by the update validator leave no event, so they are not here."""
+
+    kind: Literal["review_refused"] = "review_refused"
+    review_id: str | None
+    reviewer: str | None
+    refusal: str
+    principal: str | None = None
 
 
 class ActivityRun(_Entry):
@@ -96,6 +113,7 @@ _AnyEntry = (
     | DecisionRecorded
     | DecisionFailed
     | ReviewResolved
+    | ReviewAttemptRefused
     | ActivityRun
     | WorkflowClosed
 )
@@ -107,7 +125,7 @@ class AuditReport(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(frozen=True)
 
-    schema_version: Literal["agento.audit/2"] = SCHEMA_VERSION
+    schema_version: Literal["agento.audit/3"] = SCHEMA_VERSION
     workflow_id: str
     workflow_type: str | None
     entries: list[AuditEntry]
@@ -127,6 +145,7 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
     activities: dict[int, int] = {}  # scheduled event id -> position in entries
     decision_steps: dict[int, str] = {}  # a regular decision activity's scheduled event -> step id
     steps: dict[str, int] = {}  # decision step or activity id -> the event an entry came from
+    updates: dict[str, HistoryEvent] = {}  # update id -> its accepted event
     workflow_id, workflow_type = history.workflow_id, None
     for event in history.events:
         time = event.event_time.ToDatetime(tzinfo=UTC)
@@ -239,24 +258,101 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
         elif event.HasField("activity_task_canceled_event_attributes"):
             canceled = event.activity_task_canceled_event_attributes
             _update(activities, entries, canceled.scheduled_event_id, status="canceled")
+        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            updates[accepted.protocol_instance_id] = event
         elif event.HasField("workflow_execution_update_completed_event_attributes"):
-            outcome = event.workflow_execution_update_completed_event_attributes.outcome
+            completed = event.workflow_execution_update_completed_event_attributes
+            accepted_event = updates.get(completed.meta.update_id)
+            review = _review_update(accepted_event)
+            if review is None:
+                continue  # an update of the workflow's own, not a review
+            principal = _principal(accepted_event) or _principal(event)
+            outcome = completed.outcome
             if outcome.HasField("success") and outcome.success.payloads:
-                try:
-                    resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
-                except ValueError:
-                    continue  # an update of the workflow's own, not a review
+                resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
                 entries.append(
                     ReviewResolved(
                         event_id=event.event_id,
                         time=time,
                         outcome=resolved,
                         opened_by_event=steps.get(resolved.opened_by or ""),
+                        principal=principal,
+                    )
+                )
+            elif outcome.HasField("failure"):
+                entries.append(
+                    ReviewAttemptRefused(
+                        event_id=event.event_id,
+                        time=time,
+                        review_id=_text(review.get("review_id")),
+                        reviewer=_text(review.get("reviewer")),
+                        refusal=_failure_text(outcome.failure),
+                        principal=principal,
                     )
                 )
         elif closed := _closed(event, time):
             entries.append(closed)
     return AuditReport(workflow_id=workflow_id, workflow_type=workflow_type, entries=entries)
+
+
+def signature_findings(report: AuditReport, keys: ReviewKeys) -> list[tuple[int, str, str]]:
+    """Every resolution of ``report`` re-checked from history alone: (event id, review id, what
+    was found). A finding is ``verified with key K``, ``unsigned``, or why the signature fails:
+    forged, expired at resolution, untrusted key, or a token that says something else than the
+    recorded outcome."""
+    findings = []
+    for e in report.entries:
+        if not isinstance(e, ReviewResolved):
+            continue
+        o = e.outcome
+        if o.signature is None:
+            findings.append((e.event_id, o.review_id, "unsigned"))
+            continue
+        try:
+            claims = verify_resolution(o.signature, keys, now=o.resolved_at)
+        except ResolutionRefused as refused:
+            findings.append((e.event_id, o.review_id, f"FAILED: {refused}"))
+            continue
+        said = {
+            "workflow": (claims.workflow_id, report.workflow_id),
+            "review": (claims.review_id, o.review_id),
+            "decision": (claims.decision_id, o.decision_id),
+            "verdict": (claims.approve, o.approved),
+            "comment": (claims.comment, o.comment),
+            "reviewer": (claims.reviewer, o.identity),
+        }
+        wrong = [what for what, (signed, recorded) in said.items() if signed != recorded]
+        found = (
+            f"FAILED: the token signs another {', '.join(wrong)} than the history records"
+            if wrong
+            else f"verified with key {claims.key_id}"
+        )
+        findings.append((e.event_id, o.review_id, found))
+    return findings
+
+
+def _review_update(accepted: HistoryEvent | None) -> dict[str, JsonValue] | None:
+    """The resolution an accepted review update carried, as JSON; ``None`` for another update."""
+    if accepted is None:
+        return None
+    request = accepted.workflow_execution_update_accepted_event_attributes.accepted_request
+    if request.input.name != RESOLVE_REVIEW_UPDATE:
+        return None
+    payloads = request.input.args.payloads
+    value = _json(payloads[0]) if len(payloads) == 1 else None
+    return value if isinstance(value, dict) else {}
+
+
+def _principal(event: HistoryEvent | None) -> str | None:
+    if event is None or not event.HasField("principal") or not event.principal.name:
+        return None
+    p = event.principal
+    return f"{p.type}:{p.name}" if p.type else p.name
+
+
+def _text(value: JsonValue) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _failure_text(failure: Failure) -> str:
@@ -355,9 +451,12 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
         why = f" ({o.reason}{f' at #{e.opened_by_event}' if e.opened_by_event else ''})"
         asked = f" requested by {o.requester}" if o.requester else ""
         return (
-            f"{o.review_id}{why if o.reason else ''} {verdict} by {o.reviewer}{asked}: "
-            f"{o.comment or '(no comment)'}"
+            f"{o.review_id}{why if o.reason else ''} {verdict} by {_who(o)}{asked}: "
+            f"{o.comment or '(no comment)'}{_proof(o, e.principal)}"
         )
+    if isinstance(e, ReviewAttemptRefused):
+        sent = f" (sent by {e.principal})" if e.principal else ""
+        return f"{e.review_id} {paint('REFUSED', '31')} {e.reviewer}{sent}: {e.refusal}"
     if isinstance(e, ActivityRun):
         declared = (
             f"{e.version} {e.idempotency.name} {e.policy_class.name}"
@@ -373,6 +472,25 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
             f"input {_short(e.input)} -> {e.status} {outcome}"
         ).rstrip()
     return f"{e.status} {_short(e.result) if e.status == 'completed' else e.failure or ''}".rstrip()
+
+
+def _who(o: ReviewOutcome) -> str:
+    i = o.identity
+    if i is None or i.subject == o.reviewer:
+        return o.reviewer
+    groups = f" [{', '.join(i.groups)}]" if i.groups else ""
+    return f"{o.reviewer} ({i.subject}{f' via {i.issuer}' if i.issuer else ''}){groups}"
+
+
+def _proof(o: ReviewOutcome, principal: str | None) -> str:
+    """How the resolution's author is known: its signature, and the server's attribution."""
+    if o.signing_key_id:
+        signed = f"signed, key {o.signing_key_id}"
+    elif o.signature:
+        signed = "signed, not verified by the worker"
+    else:
+        signed = "unsigned"
+    return f" [{signed}{f'; sent by {principal}' if principal else ''}]"
 
 
 def _short(value: JsonValue, limit: int = 120) -> str:

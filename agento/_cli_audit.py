@@ -18,12 +18,13 @@ from temporalio.client import Client, WorkflowExecution, WorkflowHistory
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, TLSConfig
 
-from agento._audit import AuditReport, audit_report, render
+from agento._audit import AuditReport, audit_report, render, signature_findings
 from agento._bundle import PolicyBundle
 from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
 from agento._plugin import AgentoPlugin
 from agento._replay import ImpactTally, replay_decisions
+from agento._signing import VerificationKey
 
 COMMANDS = ("audit", "replay", "impact")
 
@@ -66,6 +67,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     _source_arguments(audit)
     audit.add_argument("--json", action="store_true", help="print the versioned JSON report")
+    audit.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-check every resolution's signature against --review-key (exit 1 if one fails "
+        "or is unsigned)",
+    )
+    audit.add_argument(
+        "--review-key",
+        action="append",
+        default=[],
+        metavar="KEY_ID=FILE",
+        help="a review service's public key (PEM), by the key id it signs with (repeatable)",
+    )
 
     replay = commands.add_parser(
         "replay",
@@ -154,6 +168,8 @@ def run_connected(command: Coroutine[Any, Any, int]) -> int:
 async def _run(args: argparse.Namespace) -> int:
     if args.command == "audit":
         report = await _report(args)
+        if args.verify:
+            return _verify(report, _review_keys(args.review_key))
         if args.json:
             print(report.model_dump_json(indent=2))
         else:
@@ -213,6 +229,30 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
     same = sum(r.verdict == "identical" for r in results)
     print(f"{same} of {len(results)} decisions identical")
     return Exit.OK if same == len(results) else Exit.FINDING
+
+
+def _review_keys(specs: list[str]) -> dict[str, VerificationKey]:
+    if not specs:
+        raise CommandError("--verify needs the public keys to check with: --review-key ID=FILE")
+    keys = {}
+    for spec in specs:
+        key_id, _, path = spec.partition("=")
+        if not key_id or not path:
+            raise CommandError(f"--review-key {spec!r} is not KEY_ID=FILE")
+        try:
+            keys[key_id] = VerificationKey.from_pem(Path(path).read_text())
+        except (OSError, ValueError) as e:
+            raise CommandError(f"cannot read review key {key_id} from {path}: {e}") from e
+    return keys
+
+
+def _verify(report: AuditReport, keys: dict[str, VerificationKey]) -> int:
+    findings = signature_findings(report, keys)
+    for event_id, review_id, found in findings:
+        print(f"#{event_id:<5} {review_id}: {found}")
+    verified = sum(found.startswith("verified") for *_, found in findings)
+    print(f"{verified} of {len(findings)} resolutions signed and verified")
+    return Exit.OK if verified == len(findings) else Exit.FINDING
 
 
 def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from agento._cli_audit import CommandError, Exit, connect, connection_parser, run_connected
 from agento._errors import ReviewRefused
+from agento._resolution import ResolutionSigner
 from agento._review import PendingReview, ReviewReason
 from agento._reviews import pending_reviews, resolve_review
 from agento._visibility import (
@@ -63,6 +64,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         _review_arguments(act)
         act.add_argument("--reviewer", required=True)
         act.add_argument("--comment", default="")
+        act.add_argument(
+            "--signing-key",
+            metavar="FILE",
+            help="sign the resolution with this PEM private key (workers given review_keys "
+            "accept only signed resolutions)",
+        )
+        act.add_argument(
+            "--key-id", metavar="ID", help="the key id workers know it by (default: file stem)"
+        )
         act.add_argument(
             "--wait",
             type=float,
@@ -162,6 +172,12 @@ async def _resolve(client: Client, args: argparse.Namespace) -> int:
                 f"review {args.review_id} is {review.reason}, not engine_unavailable: retry asks "
                 "the policy engine again after an outage; approve or reject this one"
             )
+    signer = None
+    if args.signing_key:
+        try:
+            signer = ResolutionSigner.from_file(args.signing_key, key_id=args.key_id)
+        except OSError as e:
+            raise CommandError(f"cannot read --signing-key {args.signing_key}: {e}") from e
     resolving = resolve_review(
         client,
         args.workflow_id,
@@ -169,11 +185,14 @@ async def _resolve(client: Client, args: argparse.Namespace) -> int:
         approve=verb != "reject",
         reviewer=args.reviewer,
         comment=args.comment or ("ask the policy engine again" if verb == "retry" else ""),
+        signer=signer,
     )
     try:
         outcome = await asyncio.wait_for(resolving, args.wait)
     except ReviewRefused as e:
         raise CommandError(f"refused: {e.reason}") from e
+    except ValueError as e:  # a signing key that cannot sign
+        raise CommandError(f"cannot sign with {args.signing_key}: {e}") from e
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise CommandError(await _not_taken(client, args.workflow_id, args.wait)) from None
     except RPCError as e:

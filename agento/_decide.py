@@ -8,10 +8,10 @@ from __future__ import annotations
 from pydantic import JsonValue
 from temporalio import activity
 
+from agento._asking import DECISION_ACTIVITY, DecisionRequest
 from agento._decision import RESERVED_KEY, Decision
 from agento._engine import PolicyEngine
 from agento._errors import PolicyEngineUnavailable, PolicyError
-from agento._execution import DECISION_ACTIVITY, DecisionRequest
 from agento._logging import fail_closed
 from agento._observability import metrics
 from agento._observability.decision_log import DecisionLog, record

@@ -133,12 +133,27 @@ class ReviewRefused(Exception):
     """A resolution the workflow refused: an unknown or already resolved review, a reviewer who
     requested the run, a malformed payload. Nothing was recorded for it."""
 
-    def __init__(self, workflow_id: str, review_id: str, reason: str) -> None:
+    def __init__(
+        self,
+        workflow_id: str,
+        review_id: str,
+        reason: str,
+        *,
+        kind: str = "ReviewRefused",
+        reasons: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(f"review {review_id} of {workflow_id} refused: {reason}")
         self.workflow_id = workflow_id
         self.review_id = review_id
         self.reason = reason
         """The workflow's words, e.g. "review 'x' is already resolved in this workflow"."""
+        self.kind = kind
+        """``ReviewNotPending`` (unknown or already resolved), ``ReviewerDenied`` (the reviewer
+        policy said no: see ``reasons``), ``ReviewerUndecided`` (the policy engine could not be
+        asked: try again), or ``ReviewRefused`` (anything else: a malformed, unsigned or
+        forged resolution, or the requester reviewing their own run)."""
+        self.reasons = reasons
+        """The reviewer policy's reasons, for ``ReviewerDenied``."""
 
 
 GovernanceFailure = PolicyDenied | ReviewRejected | ReviewTimedOut | GovernanceError

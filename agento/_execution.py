@@ -21,10 +21,11 @@ from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import Priority, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ActivityCancellationType
 
+from agento._asking import DecisionRequest, DecisionSettings, Unavailable, ask
 from agento._decision import (
     RESERVED_KEY,
     Decision,
@@ -49,7 +50,6 @@ from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import ReviewBoard, ReviewReason
 from agento.rules import MISSING_POLICY, RETRY_UNSAFE, ParameterKind
 
-DECISION_ACTIVITY = "agento.decide"
 CALL_HEADER = "agento"
 GENERATION_HEADER = "agento-generation"
 
@@ -57,15 +57,6 @@ _In = TypeVar("_In")
 _R = TypeVar("_R")
 _Keyed: TypeAlias = Literal[Idempotency.KEYED]
 _ReadOnly: TypeAlias = Literal[PolicyClass.READ_ONLY]
-
-
-class DecisionRequest(pydantic.BaseModel):
-    """The decision activity's input: which policy, the input document, and how to record it."""
-
-    policy: str
-    input: dict[str, JsonValue]
-    sensitive: tuple[str, ...] = ()
-    needed: tuple[str, ...] = ()
 
 
 class Grant(pydantic.BaseModel):
@@ -91,29 +82,14 @@ class CallRecord(pydantic.BaseModel):
     grant: Grant | None = None
 
 
-@dataclass(frozen=True)
-class DecisionSettings:
-    """How a workflow asks for decisions: set once on `agento.AgentoPlugin`."""
-
-    local: bool = True
-    """Ask through a local activity (one history event, a few ms) or a regular one (six)."""
-    attempts: int = 5
-    """How often an unavailable engine is asked (1 s apart, doubling up to 15 s) before the
-    activity pauses for review: five attempts span about 15 seconds."""
-    max_request_bytes: int = 2 * 1024 * 1024
-    """The largest request an activity may be sent: Temporal's default blob size limit. A larger
-    one fails the run before anything is asked, where the server would refuse the activity's
-    schedule and leave the run retrying its workflow task."""
-
-
 @dataclass
 class RunState:
     """agento's state for one workflow run on this worker."""
 
     settings: DecisionSettings
     generation: int
+    reviews: ReviewBoard
     calls: int = 0
-    reviews: ReviewBoard = field(default_factory=ReviewBoard)
     headers: dict[str, Payload] = field(default_factory=dict)
     """Activity id -> the CallRecord header its start must carry."""
 
@@ -487,9 +463,9 @@ async def _authorize(
     while True:
         round_ = next(rounds)
         step_id = f"{activity_id}-decision-{round_}"
-        decision = await _decide(decision_request, step_id, state.settings)
+        decision = await ask(decision_request, step_id, state.settings)
         reasons: tuple[str, ...]
-        if isinstance(decision, _Unavailable):
+        if isinstance(decision, Unavailable):
             reason, reasons, decision_id = ReviewReason.ENGINE_UNAVAILABLE, (decision.reason,), None
         elif _version_changed(decision, d, at=step_id):
             continue
@@ -513,6 +489,7 @@ async def _authorize(
             requester=requester,
             opened_by=step_id,
             timeout=review_timeout,
+            bundle_revision=decision.bundle_revision if isinstance(decision, Decision) else None,
         )
         if not outcome.approved:
             raise ReviewRejected(d.name, outcome.review_id, outcome.reviewer, outcome.comment)
@@ -590,45 +567,6 @@ def _compose(
         sensitive=marked_fields(type(request), Sensitive),
         needed=marked_fields(type(request), Needed),
     ), request_sha256
-
-
-@dataclass(frozen=True)
-class _Unavailable:
-    reason: str
-
-
-async def _decide(
-    request: DecisionRequest, step_id: str, settings: DecisionSettings
-) -> Decision | _Unavailable:
-    """The decision, recorded in history as the decision activity's result, or why the engine
-    stayed unavailable for every attempt (the failure is recorded too)."""
-    retry = RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=15),
-        maximum_attempts=settings.attempts,
-        non_retryable_error_types=["PolicyError"],
-    )
-    ask = workflow.execute_local_activity if settings.local else workflow.execute_activity
-    try:
-        decision: Decision = await ask(
-            DECISION_ACTIVITY,
-            request,
-            result_type=Decision,
-            activity_id=step_id,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=retry,
-        )
-        return decision
-    except (ActivityError, ApplicationError) as e:
-        # A local activity's failure arrives unwrapped; a regular activity's inside ActivityError.
-        cause = e.cause if isinstance(e, ActivityError) else e
-        if isinstance(cause, ApplicationError) and cause.type == "PolicyError":
-            raise GovernanceError(cause.message, type="PolicyError") from e
-        message = cause.message if isinstance(cause, ApplicationError) else str(e)
-        return _Unavailable(f"policy engine unavailable: {message}")
-    except Exception as e:  # a Decision that cannot be read back, say: fail, never wedge
-        raise GovernanceError(f"the decision could not be recorded: {e}", type="PolicyError") from e
 
 
 def _grant(decision: Decision, request_sha256: str, override: str | None = None) -> Grant:

@@ -18,6 +18,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from agento._asking import DecisionSettings
 from agento._declaration import PolicyInput, declaration_of
 from agento._errors import GovernanceError
 from agento._execution import (
@@ -25,7 +26,6 @@ from agento._execution import (
     GENERATION_HEADER,
     RUNS,
     CallRecord,
-    DecisionSettings,
     RunState,
     request_digest,
 )
@@ -36,7 +36,9 @@ from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
     PendingReview,
+    ReviewBoard,
     ReviewOutcome,
+    ReviewSettings,
 )
 from agento.rules import BYPASS
 
@@ -44,8 +46,9 @@ from agento.rules import BYPASS
 class GovernanceInterceptor(Interceptor):
     """Installed by `agento.AgentoPlugin`; not meant to be configured by hand."""
 
-    def __init__(self, settings: DecisionSettings) -> None:
+    def __init__(self, settings: DecisionSettings, reviews: ReviewSettings) -> None:
         self.settings = settings
+        self.reviews = reviews
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _RefuseUngranted(next)
@@ -53,16 +56,18 @@ class GovernanceInterceptor(Interceptor):
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor]:
-        settings = self.settings
+        settings, reviews = self.settings, self.reviews
 
         class _Inbound(_GovernedWorkflow):
             decision_settings = settings
+            review_settings = reviews
 
         return _Inbound
 
 
 class _GovernedWorkflow(WorkflowInboundInterceptor):
     decision_settings: DecisionSettings
+    review_settings: ReviewSettings
 
     def init(self, outbound: WorkflowOutboundInterceptor) -> None:
         super().init(_GrantingOutbound(outbound))
@@ -74,19 +79,19 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
                 input.headers[GENERATION_HEADER], int
             )
         run_id = workflow.info().run_id
-        state = RunState(settings=self.decision_settings, generation=generation)
+        settings = self.decision_settings
+        reviews = ReviewBoard(self.review_settings, settings)
+        state = RunState(settings=settings, generation=generation, reviews=reviews)
         RUNS[run_id] = state
 
         def pending() -> list[PendingReview]:
             return list(state.reviews.pending.values())
 
-        def handler(*resolution: object) -> ReviewOutcome:
-            return state.reviews.resolve(*resolution)
+        async def handler(*resolution: object) -> ReviewOutcome:
+            return await reviews.resolve(*resolution)
 
         workflow.set_query_handler(PENDING_REVIEWS_QUERY, pending)
-        workflow.set_update_handler(
-            RESOLVE_REVIEW_UPDATE, handler, validator=state.reviews.validate
-        )
+        workflow.set_update_handler(RESOLVE_REVIEW_UPDATE, handler, validator=reviews.validate)
         try:
             return await super().execute_workflow(input)
         except GovernanceError as e:  # a rule refused a governed call: the run fails

@@ -14,7 +14,7 @@ import logging
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from agento._execution import DecisionRequest
+from agento._asking import DecisionRequest
 
 logger = logging.getLogger("agento")
 

@@ -17,6 +17,7 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from agento._asking import DecisionSettings
 from agento._decide import DecisionActivity
 from agento._declaration import (
     AnyActivity,
@@ -25,9 +26,10 @@ from agento._declaration import (
 )
 from agento._engine import PolicyCatalog, PolicyEngine
 from agento._errors import PolicyEngineUnavailable
-from agento._execution import DecisionSettings
 from agento._interceptor import GovernanceInterceptor
 from agento._observability.decision_log import DecisionLog
+from agento._resolution import ReviewKeys
+from agento._review import ReviewSettings
 from agento._validator import validate_activities
 from agento._visibility import missing_search_attributes
 
@@ -40,6 +42,8 @@ _PASSTHROUGH = (
     "httpx",
     "regopy",
     "opentelemetry",
+    "jwt",
+    "cryptography",
 )
 
 
@@ -79,6 +83,15 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             Temporal's default blob size limit). A larger one fails the run with a
             ``PolicyError`` before anything is asked; raise it only with the cluster's
             ``limit.blobSize.error``.
+        review_keys: Key id -> public key (`agento.VerificationKey`) of the review service.
+            Given, a resolution must carry a token signed with one of them for the very review,
+            verdict and comment it states, unexpired; anything else is refused before it is
+            written to history. Without it, resolutions are accepted unsigned (the reviewer is
+            the name the client gives).
+        reviewer_policy: The policy path that decides whether a reviewer may resolve a review
+            (asked with the review, the reviewer's identity and the action, through the same
+            recorded step as activity decisions). Without it, anyone but the run's requester
+            may. The requester may never review their own run.
     """
 
     def __init__(
@@ -91,6 +104,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         decision_attempts: int = 5,
         decision_log: DecisionLog | None = None,
         max_request_bytes: int = 2 * 1024 * 1024,
+        review_keys: ReviewKeys | None = None,
+        reviewer_policy: str | None = None,
     ) -> None:
         registered = as_temporal_activities(*activities)
         self._decision_activity = None
@@ -105,13 +120,16 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             "agento.AgentoPlugin",
             data_converter=_with_pydantic_payloads,
             activities=registered or None,
-            interceptors=[GovernanceInterceptor(settings)],
+            interceptors=[
+                GovernanceInterceptor(settings, ReviewSettings(review_keys, reviewer_policy))
+            ],
             workflow_runner=_with_passthrough,
             run_context=self._running,
         )
         self.engine = engine
         self.ungoverned = tuple(ungoverned)
         self.decide_locally = decide_locally
+        self.reviewer_policy = reviewer_policy
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
@@ -138,6 +156,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 "(AgentoPlugin(engine=agento.EmbeddedEngine(...)) or OpaServerEngine(...)) on "
                 "the client the worker is built from, or on the worker's own plugins=[...]"
             )
+        if self.reviewer_policy and config.get("workflows"):
+            self._check_reviewer_policy()
         if self.engine is not None and config.get("workflows") and "client" in config:
             _check_search_attributes(config["client"])
         if (
@@ -155,6 +175,22 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 stacklevel=2,
             )
         return config
+
+    def _check_reviewer_policy(self) -> None:
+        """Refuse a reviewer policy the engine does not define: every review would be stuck,
+        each resolution refused with "policy not defined"."""
+        if not isinstance(self.engine, PolicyCatalog):
+            return
+        try:
+            known = self.engine.policies()
+        except PolicyEngineUnavailable:
+            return  # the activities' check says so, when they declare policies
+        if self.reviewer_policy not in known:
+            raise ValueError(
+                f"reviewer_policy {self.reviewer_policy!r} is not defined by the policy engine "
+                f"(it defines {', '.join(sorted(known)) or 'no policies'}): add it to the "
+                "bundle, or fix the path given to AgentoPlugin(reviewer_policy=...)"
+            )
 
     def _known_policies(self, activities: Sequence[Callable[..., Any]]) -> frozenset[str] | None:
         """The engine's policies, when it can list them and an activity here declares one."""

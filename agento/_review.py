@@ -1,10 +1,13 @@
 """Human review of a paused activity: what is pending, how a reviewer resolves it, and the
-workflow-side board that keeps exactly one resolution per review."""
+workflow-side board that keeps exactly one resolution per review, checks who resolved it (a
+signed resolution) and asks the reviewer policy whether they may."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pydantic
@@ -12,9 +15,17 @@ from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from agento._errors import ReviewTimedOut
+from agento._asking import DecisionRequest, DecisionSettings, Unavailable, ask
+from agento._errors import GovernanceError, ReviewTimedOut
 from agento._observability import metrics
 from agento._observability.tracing import workflow_span
+from agento._resolution import (
+    ResolutionRefused,
+    ReviewerIdentity,
+    ReviewKeys,
+    read_resolution,
+    verify_resolution,
+)
 from agento._visibility import PENDING_REVIEWS, entry
 
 PENDING_REVIEWS_QUERY = "agento.pending_reviews"
@@ -49,6 +60,8 @@ class PendingReview(pydantic.BaseModel):
     opened_by: str | None = None
     """The step that opened it: the decision step's activity id (``policy_denied``,
     ``engine_unavailable``) or the timed-out activity's (``outcome_unknown``)."""
+    bundle_revision: str | None = None
+    """The bundle revision of the decision that denied, when one did."""
 
 
 class ResolveReview(pydantic.BaseModel):
@@ -61,6 +74,9 @@ class ResolveReview(pydantic.BaseModel):
     """JSON ``true`` or ``false``: ``"yes"`` or ``1`` is not an approval."""
     reviewer: str = pydantic.Field(min_length=1)
     comment: str = ""
+    signature: str | None = None
+    """The review service's token (`agento.sign_resolution`) binding all of the above to a
+    verified identity; required when the workers are given review keys."""
 
 
 class ReviewOutcome(pydantic.BaseModel):
@@ -80,17 +96,41 @@ class ReviewOutcome(pydantic.BaseModel):
     decision_id: str | None = None
     requester: str | None = None
     opened_by: str | None = None
+    identity: ReviewerIdentity | None = None
+    """Who resolved it: from the signed token, or (unsigned) only the name the client gave."""
+    signature: str | None = None
+    """The resolution's token as received, so that it can be re-verified from history alone."""
+    signing_key_id: str | None = None
+    """The trusted key the worker verified ``signature`` with; ``None`` when it checked none."""
+    reviewer_decision_id: str | None = None
+    """The reviewer policy's decision that let this reviewer resolve it, when one is set."""
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """Who may resolve reviews: set once on `agento.AgentoPlugin`."""
+
+    keys: ReviewKeys | None = None
+    """Public keys resolutions must be signed with; ``None`` accepts unsigned resolutions."""
+    policy: str | None = None
+    """The reviewer policy's path; ``None`` keeps the built-in rule (not the requester)."""
 
 
 class ReviewBoard:
     """One run's reviews. A review leaves ``pending`` the moment a resolution is accepted, so
-    a second resolution of it, even one delivered in the same workflow activation, is refused."""
+    a second resolution of it, even one delivered in the same workflow activation, is refused.
+    Resolutions are handled one at a time: a handler that awaits the reviewer policy holds the
+    board, and the next one finds the review already resolved."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: ReviewSettings, decisions: DecisionSettings) -> None:
+        self.settings = settings
+        self.decisions = decisions
         self.pending: dict[str, PendingReview] = {}
         self.outcomes: dict[str, ReviewOutcome] = {}
         self.listed: bool | None = None
         """Whether this run keeps its reviews in the search attribute (`settle_listing`)."""
+        self._resolving = asyncio.Lock()
+        self._asked: dict[str, int] = {}
 
     async def wait(
         self,
@@ -104,6 +144,7 @@ class ReviewBoard:
         requester: str | None,
         opened_by: str | None,
         timeout: timedelta,
+        bundle_revision: str | None = None,
     ) -> ReviewOutcome:
         """Open a review and pause until a reviewer resolves it (an update, so in history)."""
         since = workflow.now()
@@ -117,6 +158,7 @@ class ReviewBoard:
             requester=requester,
             since=since,
             opened_by=opened_by,
+            bundle_revision=bundle_revision,
         )
         metrics.review_opened(reason)
         self._publish()
@@ -167,40 +209,140 @@ class ReviewBoard:
         workflow.upsert_search_attributes([update])
 
     def validate(self, *payload: object) -> None:
-        """The update validator: a refusal here writes nothing to history."""
-        self._pending_for(resolution_of(payload))
-
-    def resolve(self, *payload: object) -> ReviewOutcome:
-        """The update handler: checks again (replay runs no validator, and a handler must never
-        overwrite an accepted outcome), then records the outcome the paused call resumes with."""
+        """The update validator: a refusal here writes nothing to history. The only place a
+        signature is verified: past it, the token is read as accepted (keys rotated since must
+        not change how a recorded resolution replays)."""
         resolution = resolution_of(payload)
-        pending = self._pending_for(resolution)
-        del self.pending[resolution.review_id]
-        outcome = ReviewOutcome(
-            review_id=resolution.review_id,
-            activity=pending.activity,
-            approved=resolution.approve,
-            reviewer=resolution.reviewer,
-            comment=resolution.comment,
-            resolved_at=workflow.now(),
-            reason=pending.reason,
-            reasons=pending.reasons,
-            decision_id=pending.decision_id,
-            requester=pending.requester,
-            opened_by=pending.opened_by,
-        )
-        self.outcomes[resolution.review_id] = outcome
-        return outcome
+        self._identity(resolution, self._pending_for(resolution), verify=True)
+
+    async def resolve(self, *payload: object) -> ReviewOutcome:
+        """The update handler: checks again (replay runs no validator, and a handler must never
+        overwrite an accepted outcome), asks the reviewer policy, then records the outcome the
+        paused call resumes with."""
+        resolution = resolution_of(payload)
+        async with self._resolving:
+            pending = self._pending_for(resolution)
+            identity, key_id = self._identity(resolution, pending, verify=False)
+            allowed_by = await self._authorize_reviewer(resolution, pending, identity)
+            pending = self._pending_for(resolution)  # it may have timed out meanwhile
+            del self.pending[resolution.review_id]
+            outcome = ReviewOutcome(
+                review_id=resolution.review_id,
+                activity=pending.activity,
+                approved=resolution.approve,
+                reviewer=str(identity),
+                comment=resolution.comment,
+                resolved_at=workflow.now(),
+                reason=pending.reason,
+                reasons=pending.reasons,
+                decision_id=pending.decision_id,
+                requester=pending.requester,
+                opened_by=pending.opened_by,
+                identity=identity,
+                signature=resolution.signature,
+                signing_key_id=key_id,
+                reviewer_decision_id=allowed_by,
+            )
+            self.outcomes[resolution.review_id] = outcome
+            return outcome
 
     def _pending_for(self, resolution: ResolveReview) -> PendingReview:
         review_id = resolution.review_id
         pending = self.pending.get(review_id)
         if pending is None:
             state = "already resolved" if review_id in self.outcomes else "not pending"
-            raise _refused(f"review {review_id!r} is {state} in this workflow")
-        if pending.requester is not None and same_identity(resolution.reviewer, pending.requester):
-            raise _refused(f"{resolution.reviewer} requested this run and may not review it")
+            raise _refused(f"review {review_id!r} is {state} in this workflow", "ReviewNotPending")
         return pending
+
+    def _identity(
+        self, resolution: ResolveReview, pending: PendingReview, *, verify: bool
+    ) -> tuple[ReviewerIdentity, str | None]:
+        """The reviewer and the trusted key that vouched for them (``None`` when unsigned).
+        Refuses a resolution whose signature is missing, forged or expired, that says
+        something its token does not, or whose reviewer requested the run."""
+        keys = self.settings.keys
+        token = resolution.signature
+        if token is None:
+            if keys:
+                raise _refused(
+                    "this worker accepts only signed resolutions (it is given review keys): "
+                    "resolve through the review service, or sign with `agento review approve "
+                    "--signing-key FILE`"
+                )
+            identity, key_id = ReviewerIdentity(subject=resolution.reviewer), None
+        else:
+            try:
+                claims = (
+                    verify_resolution(token, keys, now=workflow.now())
+                    if verify and keys
+                    else read_resolution(token)
+                )
+            except ResolutionRefused as e:
+                raise _refused(str(e)) from None
+            said = {
+                "workflow": (claims.workflow_id, workflow.info().workflow_id),
+                "review": (claims.review_id, resolution.review_id),
+                "decision": (claims.decision_id, pending.decision_id),
+                "verdict": (claims.approve, resolution.approve),
+                "comment": (claims.comment, resolution.comment),
+            }
+            for what, (signed, here) in said.items():
+                if signed != here:
+                    raise _refused(
+                        f"the signed resolution is for another {what} ({signed!r}, not "
+                        f"{here!r}): sign this resolution"
+                    )
+            identity, key_id = claims.reviewer, (claims.key_id if keys else None)
+        if pending.requester is not None and identity.is_(pending.requester):
+            raise _refused(f"{identity} requested this run and may not review it")
+        return identity, key_id
+
+    async def _authorize_reviewer(
+        self, resolution: ResolveReview, pending: PendingReview, identity: ReviewerIdentity
+    ) -> str | None:
+        """Ask the reviewer policy, through the recorded decision step, whether ``identity``
+        may resolve ``pending`` so; the decision id when allowed, ``None`` when no policy."""
+        policy = self.settings.policy
+        if policy is None:
+            return None
+        attempt = self._asked[pending.review_id] = self._asked.get(pending.review_id, 0) + 1
+        info = workflow.info()
+        document: dict[str, JsonValue] = {
+            "action": "approve" if resolution.approve else "reject",
+            "reviewer": identity.model_dump(mode="json"),
+            "review": {
+                **pending.model_dump(mode="json"),
+                "workflow_id": info.workflow_id,
+                "comment": resolution.comment,
+            },
+            "agento": {
+                "workflow_id": info.workflow_id,
+                "run_id": info.run_id,
+                "workflow_type": info.workflow_type,
+                "namespace": info.namespace,
+                "activity": pending.activity,
+                "requester": pending.requester,
+            },
+        }
+        step_id = f"{pending.review_id}-reviewer-{attempt}"
+        try:
+            decision = await ask(
+                DecisionRequest(policy=policy, input=document), step_id, self.decisions
+            )
+        except GovernanceError as e:
+            raise _refused(f"the reviewer policy cannot be asked: {e.message}") from None
+        if isinstance(decision, Unavailable):
+            raise _refused(
+                f"{decision.reason}; nothing was resolved: try again", "ReviewerUndecided"
+            )
+        if not decision.allow:
+            raise _refused(
+                f"{identity} may not {document['action']} this review: "
+                f"{'; '.join(decision.reasons)}",
+                "ReviewerDenied",
+                list(decision.reasons),
+            )
+        return decision.decision_id
 
 
 def resolution_of(payload: Sequence[object]) -> ResolveReview:
@@ -244,13 +386,7 @@ def _closed(
     )
 
 
-def _refused(message: str) -> ApplicationError:
+def _refused(message: str, kind: str = "ReviewRefused", *details: object) -> ApplicationError:
     # Refused by the validator, nothing is written; past it (replay runs no validator), an
     # ApplicationError fails only the update, where any other error would fail the task.
-    return ApplicationError(message, type="ReviewRefused", non_retryable=True)
-
-
-def same_identity(a: str, b: str) -> bool:
-    """Whether two reviewer or requester names denote one person: case and surrounding blanks
-    do not make a second identity."""
-    return a.strip().casefold() == b.strip().casefold()
+    return ApplicationError(message, *details, type=kind, non_retryable=True)

@@ -6,6 +6,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from agento._errors import ReviewRefused
+from agento._resolution import ResolutionSigner, ReviewerIdentity
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -30,24 +31,61 @@ async def resolve_review(
     review_id: str,
     *,
     approve: bool,
-    reviewer: str,
+    reviewer: str | ReviewerIdentity,
     comment: str = "",
+    signer: ResolutionSigner | None = None,
 ) -> ReviewOutcome:
     """Approve or reject a pending review; the outcome is recorded in the workflow's history.
 
-    Raises `agento.ReviewRefused` (with the workflow's reason) when the workflow refuses it: an
-    unknown or already resolved review, or a reviewer who requested the run.
+    With ``signer``, the resolution is signed for ``reviewer`` (as the review service signs it)
+    after asking the run which decision the review is of; workers given ``review_keys`` accept
+    nothing else.
+
+    Raises `agento.ReviewRefused` (with the workflow's reason, and ``kind`` telling the cases
+    apart) when the workflow refuses it: an unknown or already resolved review, a reviewer who
+    requested the run or whom the reviewer policy denies, an unsigned or forged resolution.
     """
-    handle = client.get_workflow_handle(workflow_id)
+    identity = reviewer if isinstance(reviewer, ReviewerIdentity) else None
+    name = str(reviewer)
+    signature = None
+    if signer is not None:
+        identity = identity or ReviewerIdentity(subject=name, issuer="cli")
+        review = next(
+            (r for r in await pending_reviews(client, workflow_id) if r.review_id == review_id),
+            None,
+        )
+        if review is None:
+            raise ReviewRefused(
+                workflow_id, review_id, "no such pending review", kind="ReviewNotPending"
+            )
+        signature = signer.sign(
+            workflow_id=workflow_id,
+            review_id=review_id,
+            decision_id=review.decision_id,
+            approve=approve,
+            comment=comment,
+            reviewer=identity,
+        )
     resolution = ResolveReview(
-        review_id=review_id, approve=approve, reviewer=reviewer, comment=comment
+        review_id=review_id,
+        approve=approve,
+        reviewer=identity.subject if identity else name,
+        comment=comment,
+        signature=signature,
     )
+    handle = client.get_workflow_handle(workflow_id)
     try:
         outcome: ReviewOutcome = await handle.execute_update(
             RESOLVE_REVIEW_UPDATE, resolution, result_type=ReviewOutcome
         )
     except WorkflowUpdateFailedError as e:
         cause = e.cause
-        reason = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise ReviewRefused(workflow_id, review_id, reason) from e
+        if not isinstance(cause, ApplicationError):
+            raise ReviewRefused(workflow_id, review_id, str(cause)) from e
+        details = cause.details[0] if cause.details else ()
+        reasons = tuple(map(str, details)) if isinstance(details, list) else ()
+        kind = cause.type or "ReviewRefused"
+        raise ReviewRefused(
+            workflow_id, review_id, cause.message, kind=kind, reasons=reasons
+        ) from e
     return outcome

@@ -55,6 +55,27 @@ class VerificationKey:
     algorithm: str = "RS256"
     scope: str = ""
 
+    @classmethod
+    def from_pem(cls, pem: str) -> VerificationKey:
+        """A public key (or certificate) with the algorithm its type implies: ES256/384/512 for
+        P-256/384/521, RS256 for RSA, EdDSA for Ed25519."""
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            public = public_key(pem)
+            loaded = load_pem_public_key(pem.encode()) if isinstance(public, str) else public
+        except ValueError as e:
+            raise ValueError(f"not a PEM public key or certificate: {e}") from None
+        if isinstance(loaded, ec.EllipticCurvePublicKey):
+            sizes = {256: "ES256", 384: "ES384", 521: "ES512"}
+            return cls(pem, sizes[loaded.curve.key_size])
+        if isinstance(loaded, rsa.RSAPublicKey):
+            return cls(pem, "RS256")
+        if isinstance(loaded, ed25519.Ed25519PublicKey):
+            return cls(pem, "EdDSA")
+        raise ValueError(f"unsupported key type {type(loaded).__name__}: use EC, RSA or Ed25519")
+
 
 @dataclass(frozen=True)
 class BundleVerification:
@@ -184,7 +205,7 @@ def _verified_payload(
         known = ", ".join(sorted(config.keys)) or "none"
         raise refuse(SIGNATURES, f"signed with key {key_id!r}, which is not configured ({known})")
     try:
-        jwt.api_jws.PyJWS().decode_complete(token, _public(key.key), algorithms=[key.algorithm])
+        jwt.api_jws.PyJWS().decode_complete(token, public_key(key.key), algorithms=[key.algorithm])
     except (jwt.PyJWTError, ValueError, TypeError) as e:
         raise refuse(
             SIGNATURES, f"the signature does not verify with key {key_id!r}: {e}"
@@ -203,7 +224,7 @@ def _verified_payload(
     return key_id, {f["name"].removeprefix("/"): f for f in listed}
 
 
-def _public(key: str) -> Any:
+def public_key(key: str) -> Any:
     """A certificate's public key (OPA accepts certificates); any other key as given."""
     if key.lstrip().startswith("-----BEGIN CERTIFICATE-----"):
         from cryptography import x509

