@@ -19,6 +19,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from agento import _cli_serve
 from agento._cli_audit import CommandError, Exit, connect, connection_parser, run_connected
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner
@@ -81,6 +82,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             help="how long to wait for a worker to take the resolution (default 30)",
         )
 
+    serve = actions.add_parser(
+        "serve",
+        parents=[connection],
+        help="the review service: approval webhook (JSON API) and engineers' pages",
+    )
+    _cli_serve.add_arguments(serve)
+
     commands.add_parser(
         "setup",
         parents=[connection],
@@ -94,6 +102,8 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "review_command", None) == "serve":
+        return _cli_serve.run(args)
     return run_connected(_run(args))
 
 

@@ -62,6 +62,8 @@ class PendingReview(pydantic.BaseModel):
     ``engine_unavailable``) or the timed-out activity's (``outcome_unknown``)."""
     bundle_revision: str | None = None
     """The bundle revision of the decision that denied, when one did."""
+    until: datetime | None = None
+    """When the review times out and the run fails with `agento.ReviewTimedOut`."""
 
 
 class ResolveReview(pydantic.BaseModel):
@@ -159,6 +161,7 @@ class ReviewBoard:
             since=since,
             opened_by=opened_by,
             bundle_revision=bundle_revision,
+            until=since + timeout,
         )
         metrics.review_opened(reason)
         self._publish()
@@ -202,7 +205,7 @@ class ReviewBoard:
         if not self.listed:
             return
         entries = [
-            entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons))
+            entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons), r.until)
             for r in self.pending.values()
         ]
         update = PENDING_REVIEWS.value_set(entries) if entries else PENDING_REVIEWS.value_unset()

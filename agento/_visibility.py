@@ -39,9 +39,18 @@ class ListedReview(pydantic.BaseModel):
     since: datetime
     reasons: str = ""
     """The policy's reasons, joined, cut at 300 characters."""
+    until: datetime | None = None
+    """When the review times out (and the run fails); absent from entries of older versions."""
 
 
-def entry(review_id: str, activity: str, reason: str, since: datetime, reasons: str) -> str:
+def entry(
+    review_id: str,
+    activity: str,
+    reason: str,
+    since: datetime,
+    reasons: str,
+    until: datetime | None,
+) -> str:
     """One pending review, as the search attribute lists it (compact JSON)."""
     return json.dumps(
         {
@@ -50,7 +59,8 @@ def entry(review_id: str, activity: str, reason: str, since: datetime, reasons: 
             "reason": reason,
             "since": since.isoformat(),
             "reasons": reasons[:_REASONS_LIMIT],
-        },
+        }
+        | ({"until": until.isoformat()} if until else {}),
         separators=(",", ":"),
         sort_keys=True,
     )
@@ -75,6 +85,7 @@ async def listed_reviews(client: Client, query: str = "") -> list[ListedReview]:
                     reason=item["reason"],
                     since=item["since"],
                     reasons=item.get("reasons", ""),
+                    until=item.get("until"),
                 )
             )
     return found

@@ -1,7 +1,10 @@
-"""Signing keys made on the spot, for signed-bundle tests."""
+"""Signing keys made on the spot, for signed bundles, resolutions and OIDC tokens."""
 
 from __future__ import annotations
 
+import json
+
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -18,3 +21,13 @@ def es256_key_pair() -> tuple[str, str]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return private, public.decode()
+
+
+def jwks_of(*public_pems: tuple[str, str]) -> str:
+    """A JWKS document of (key id, P-256 public key PEM) pairs."""
+    to_jwk = jwt.algorithms.get_default_algorithms()["ES256"].to_jwk
+    keys = [
+        {**json.loads(to_jwk(serialization.load_pem_public_key(pem.encode()))), "kid": kid}
+        for kid, pem in public_pems
+    ]
+    return json.dumps({"keys": keys})

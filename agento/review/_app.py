@@ -1,0 +1,288 @@
+"""The review service as an ASGI app: a JSON API for approval tools and chat bots (the
+webhook), and HTML pages for engineers. Every resolution it sends is signed for the reviewer it
+authenticated, so that workers given its public key accept nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.service import RPCError
+
+from agento._errors import ReviewRefused
+from agento._resolution import ResolutionSigner, ReviewerIdentity
+from agento._review import PendingReview, ReviewOutcome
+from agento._reviews import pending_reviews, resolve_review
+from agento._visibility import listed_reviews
+from agento.review import _pages
+from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
+from agento.review._openapi import OPENAPI
+
+_STATUS = {
+    "ReviewNotPending": 409,
+    "ReviewerDenied": 403,
+    "ReviewRefused": 403,
+    "ReviewerUndecided": 503,
+}
+"""The workflow's refusal kinds as HTTP statuses."""
+_CSRF_LIFETIME = 12 * 3600
+
+
+class Problem(Exception):
+    """A refusal with its HTTP status, the same for the API (JSON) and the pages (HTML)."""
+
+    def __init__(self, status: int, kind: str, message: str, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.reasons = status, kind, message, reasons
+
+    def json(self) -> JSONResponse:
+        body = {"error": self.kind, "message": self.message, "reasons": list(self.reasons)}
+        return JSONResponse(body, status_code=self.status)
+
+
+@dataclass(frozen=True)
+class _Service:
+    client: Client
+    auth: Authenticator
+    signer: ResolutionSigner
+    query: str
+    wait_seconds: float
+    csrf_secret: bytes
+
+    async def identify(self, request: Request) -> ReviewerIdentity:
+        try:
+            return await self.auth.identify(request)
+        except Unauthenticated as e:
+            raise Problem(401, "Unauthenticated", str(e)) from None
+
+    async def pending(self, workflow_id: str, review_id: str) -> PendingReview:
+        try:
+            reviews = await asyncio.wait_for(
+                pending_reviews(self.client, workflow_id), self.wait_seconds
+            )
+        except TimeoutError:
+            raise Problem(504, "NoWorker", f"no worker answered for {workflow_id}") from None
+        except WorkflowQueryFailedError as e:
+            raise Problem(404, "NotFound", f"{workflow_id} is not a governed run: {e}") from e
+        except RPCError as e:
+            raise Problem(404, "NotFound", f"cannot ask {workflow_id}: {e.message}") from e
+        for r in reviews:
+            if r.review_id == review_id:
+                return r
+        raise Problem(404, "NotFound", f"no pending review {review_id} in {workflow_id}")
+
+    async def resolve(
+        self,
+        identity: ReviewerIdentity,
+        workflow_id: str,
+        review_id: str,
+        *,
+        approve: bool,
+        comment: str,
+    ) -> ReviewOutcome:
+        if not comment.strip():
+            raise Problem(422, "CommentRequired", "a comment is required: say why")
+        resolving = resolve_review(
+            self.client,
+            workflow_id,
+            review_id,
+            approve=approve,
+            reviewer=identity,
+            comment=comment.strip(),
+            signer=self.signer,
+        )
+        try:
+            return await asyncio.wait_for(resolving, self.wait_seconds)
+        except ReviewRefused as e:
+            status = _STATUS.get(e.kind, 403)
+            raise Problem(status, e.kind, e.reason, e.reasons) from e
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise Problem(
+                504,
+                "NoWorker",
+                f"no worker took the resolution within {self.wait_seconds:g} s; it may still "
+                "apply when one polls: check the queue before sending it again",
+            ) from None
+        except RPCError as e:
+            raise Problem(404, "NotFound", f"Temporal refused: {e.message}") from e
+
+    def csrf_token(self, identity: ReviewerIdentity) -> str:
+        issued = str(int(time.time()))
+        return f"{issued}.{self._csrf_mac(identity, issued)}"
+
+    def check_csrf(self, identity: ReviewerIdentity, token: str) -> None:
+        issued, _, mac = token.partition(".")
+        fresh = issued.isdigit() and time.time() - int(issued) < _CSRF_LIFETIME
+        if not fresh or not hmac.compare_digest(mac, self._csrf_mac(identity, issued)):
+            raise Problem(403, "CsrfRefused", "the form is stale or not ours: open it again")
+
+    def _csrf_mac(self, identity: ReviewerIdentity, issued: str) -> str:
+        text = f"{identity.subject}|{issued}".encode()
+        return hmac.new(self.csrf_secret, text, hashlib.sha256).hexdigest()
+
+
+def review_app(
+    client: Client,
+    *,
+    auth: Authenticator,
+    signer: ResolutionSigner,
+    query: str = "",
+    wait_seconds: float = 30.0,
+    csrf_secret: bytes | None = None,
+) -> Starlette:
+    """The review service for the runs ``client`` reaches.
+
+    Args:
+        client: A client with `agento.AgentoPlugin` (for its payload converter).
+        auth: Who is asking: `JwtAuth`, `ProxyHeaderAuth`, or `DevUserAuth` (demo only).
+        signer: The key every resolution is signed with; its public half goes to the workers'
+            ``AgentoPlugin(review_keys=...)``.
+        query: A visibility filter on the runs the queue lists.
+        wait_seconds: How long to wait for a worker to answer a query or take a resolution.
+        csrf_secret: Keys the forms' CSRF tokens; give the same one to every replica.
+    """
+    service = _Service(
+        client, auth, signer, query, wait_seconds, csrf_secret or secrets.token_bytes(32)
+    )
+    dev = isinstance(auth, DevUserAuth)
+
+    async def list_reviews(request: Request) -> Response:
+        await service.identify(request)
+        found = await listed_reviews(client, service.query)
+        return JSONResponse({"reviews": [r.model_dump(mode="json") for r in found]})
+
+    async def show_review(request: Request) -> Response:
+        await service.identify(request)
+        workflow_id = _workflow_id(request)
+        review = await service.pending(workflow_id, request.path_params["review_id"])
+        return JSONResponse({"workflow_id": workflow_id, **review.model_dump(mode="json")})
+
+    def resolve_api(approve: bool) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            identity = await service.identify(request)
+            workflow_id = _workflow_id(request)
+            if request.headers.get("content-type", "").split(";")[0] != "application/json":
+                raise Problem(415, "JsonRequired", "send Content-Type: application/json")
+            try:
+                body = await request.json()
+            except ValueError:
+                raise Problem(422, "BadRequest", "the body is not JSON") from None
+            comment = body.get("comment") if isinstance(body, dict) else None
+            if not isinstance(comment, str):
+                raise Problem(422, "CommentRequired", 'send {"comment": "why"}')
+            outcome = await service.resolve(
+                identity,
+                workflow_id,
+                request.path_params["review_id"],
+                approve=approve,
+                comment=comment,
+            )
+            return JSONResponse(outcome.model_dump(mode="json"))
+
+        return endpoint
+
+    async def queue_page(request: Request) -> Response:
+        identity = await service.identify(request)
+        found = await listed_reviews(client, service.query)
+        body = _pages.queue(found, datetime.now(UTC))
+        return _html(_pages.page("Pending reviews", body, identity=identity, dev=dev))
+
+    async def review_page(request: Request) -> Response:
+        identity = await service.identify(request)
+        workflow_id = _workflow_id(request)
+        review = await service.pending(workflow_id, request.query_params.get("review_id", ""))
+        body = _pages.review(
+            workflow_id, review, csrf=service.csrf_token(identity), now=datetime.now(UTC)
+        )
+        title = f"Review: {review.activity}"
+        return _html(_pages.page(title, body, identity=identity, dev=dev))
+
+    async def submit(request: Request) -> Response:
+        identity = await service.identify(request)
+        _same_origin(request)
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        service.check_csrf(identity, fields.get("csrf_token", ""))
+        action = fields.get("action")
+        if action not in ("approve", "reject"):
+            raise Problem(422, "BadRequest", "choose Approve or Reject")
+        workflow_id = fields.get("workflow_id", "")
+        outcome = await service.resolve(
+            identity,
+            workflow_id,
+            fields.get("review_id", ""),
+            approve=action == "approve",
+            comment=fields.get("comment", ""),
+        )
+        title = "Review resolved"
+        body = _pages.resolved(workflow_id, outcome)
+        return _html(_pages.page(title, body, identity=identity, dev=dev))
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def api_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        if request.url.path.startswith("/api/"):
+            return exc.json()
+        body = _pages.refused(exc.message, exc.reasons)
+        titles = {401: "Not signed in", 403: "Not allowed", 409: "Already resolved"}
+        title = titles.get(exc.status, "Refused")
+        html = _pages.page(title, body, identity=None, dev=dev)
+        return _html(html, status=exc.status)
+
+    routes = [
+        Route("/api/reviews", list_reviews, methods=["GET"]),
+        Route("/api/reviews/{review_id}", show_review, methods=["GET"]),
+        Route("/api/reviews/{review_id}/approve", resolve_api(True), methods=["POST"]),
+        Route("/api/reviews/{review_id}/reject", resolve_api(False), methods=["POST"]),
+        Route("/api/openapi.json", openapi, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/", queue_page, methods=["GET"]),
+        Route("/review", review_page, methods=["GET"]),
+        Route("/review", submit, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={Problem: api_problem})
+
+
+def _workflow_id(request: Request) -> str:
+    workflow_id = request.query_params.get("workflow_id")
+    if not workflow_id:
+        raise Problem(422, "BadRequest", "name the run: ?workflow_id=...")
+    return workflow_id
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a form posted from another site (browsers send ``Origin`` on POST)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise Problem(403, "CsrfRefused", f"a form from {origin} may not resolve reviews here")
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    headers: dict[str, Any] = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+    return HTMLResponse(text, status_code=status, headers=headers)
