@@ -8,7 +8,6 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +30,8 @@ from agento.review import DevUserAuth, JwtAuth, ProxyHeaderAuth, review_app
 from agento.review._pages import queue
 from agento.testing import governance_violations, governed_client
 from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
-from tests.support.keys import es256_key_pair, jwks_of
+from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
 from tests.test_execution import pending_reviews
-
-ISSUER = "https://idp.example.com"
-AUDIENCE = "agento-reviews"
-
-
-@dataclass
-class Idp:
-    """A local OIDC issuer: its key pair, and the JWKS file the service reads."""
-
-    private: str
-    jwks: Path
-
-    def token(self, subject: str, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + 300}
-        return jwt.encode(payload | claims, self.private, "ES256", headers={"kid": "idp-1"})
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +41,7 @@ def service_key() -> tuple[str, str]:
 
 @pytest.fixture
 def idp(tmp_path: Path) -> Idp:
-    private, public = es256_key_pair()
-    jwks = tmp_path / "jwks.json"
-    jwks.write_text(jwks_of(("idp-1", public)))
-    return Idp(private, jwks)
+    return Idp.create(tmp_path)
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -31,3 +35,27 @@ def jwks_of(*public_pems: tuple[str, str]) -> str:
         for kid, pem in public_pems
     ]
     return json.dumps({"keys": keys})
+
+
+ISSUER = "https://idp.example.com"
+AUDIENCE = "agento-reviews"
+
+
+@dataclass
+class Idp:
+    """A local OIDC issuer: its private key, and the JWKS file a review service reads."""
+
+    private: str
+    jwks: Path
+
+    @classmethod
+    def create(cls, directory: Path) -> Idp:
+        private, public = es256_key_pair()
+        jwks = directory / "jwks.json"
+        jwks.write_text(jwks_of(("idp-1", public)))
+        return cls(private, jwks)
+
+    def token(self, subject: str, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + 300}
+        return jwt.encode(payload | claims, self.private, "ES256", headers={"kid": "idp-1"})
