@@ -148,6 +148,7 @@ async def doctored(
         i
         for i, e in enumerate(events)
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+        and e.workflow_execution_update_completed_event_attributes.outcome.HasField("success")
     )
     completed = events[position]
     payloads = completed.workflow_execution_update_completed_event_attributes.outcome.success

@@ -35,6 +35,7 @@ from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Trans
 from tests.support.keys import es256_key_pair
 from tests.test_cli import agento
 from tests.test_execution import pending_reviews
+from tests.test_governance_edges import doctored
 
 RESOLVE = "agento.resolve_review"
 REVIEWERS = "agento/tests/reviewers"
@@ -291,6 +292,17 @@ async def test_the_reviewer_policy_decides_who_may_approve_and_is_recorded(
     [resolved] = [e for e in entries if isinstance(e, ReviewResolved)]
     assert resolved.outcome.reviewer_decision_id == allowed.decision.decision_id
     assert governance_violations(history, GOVERNED) == []
+
+    # A worker that let a denied reviewer through would have written this: the checker says so.
+    denied_id = denied.decision.decision_id
+    forged = await doctored(
+        history, lambda o: o.model_copy(update={"reviewer_decision_id": denied_id})
+    )
+    assert governance_violations(forged, GOVERNED) == [
+        f"event {resolved.event_id}: review {review.review_id} was resolved by "
+        f"carol@example.com citing reviewer decision {denied_id}, which is not a recorded "
+        "allow before it"
+    ]
 
 
 async def test_two_allowed_approvals_at_once_accept_exactly_one(

@@ -5,15 +5,19 @@ proxy-header mode, refusals as 401/403/409/422, CSRF on the forms."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from starlette.requests import Request
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,7 +30,7 @@ from agento import (
 )
 from agento._review import ReviewReason
 from agento._visibility import ListedReview
-from agento.review import DevUserAuth, JwtAuth, ProxyHeaderAuth, review_app
+from agento.review import DevUserAuth, JwtAuth, ProxyHeaderAuth, Unauthenticated, review_app
 from agento.review._pages import queue
 from agento.testing import governance_violations, governed_client
 from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
@@ -227,8 +231,6 @@ def _id(review: PendingReview) -> dict[str, str]:
 
 
 def test_values_from_runs_are_escaped_in_pages() -> None:
-    from datetime import UTC, datetime
-
     hostile = ListedReview(
         workflow_id='"><script>alert(1)</script>',
         review_id="r",
@@ -241,3 +243,39 @@ def test_values_from_runs_are_escaped_in_pages() -> None:
     assert "<script>" not in html
     assert "<img" not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+async def test_a_jwks_url_is_fetched_and_an_unknown_key_refused(idp: Idp) -> None:
+    """The IdP's JWKS served over HTTP, as ``--jwks https://...`` reads it."""
+    jwks = idp.jwks.read_bytes()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        auth = JwtAuth(
+            f"http://127.0.0.1:{server.server_port}/jwks.json", issuer=ISSUER, audience=AUDIENCE
+        )
+
+        def request(token: str) -> Request:
+            headers = [(b"authorization", f"Bearer {token}".encode())]
+            return Request({"type": "http", "headers": headers})
+
+        carol = await auth.identify(request(idp.token("carol", groups=["approvers"])))
+        assert (carol.subject, carol.groups, carol.issuer) == ("carol", ("approvers",), ISSUER)
+        elsewhere = idp.jwks.parent / "elsewhere"
+        elsewhere.mkdir()
+        stranger = Idp.create(elsewhere)  # another key under the same kid
+        with pytest.raises(Unauthenticated, match="the token is not accepted"):
+            await auth.identify(request(stranger.token("carol")))
+    finally:
+        server.shutdown()
