@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -29,7 +31,13 @@ from agento import (
     resolve_review,
     sign_resolution,
 )
-from agento._audit import DecisionRecorded, ReviewAttemptRefused, ReviewResolved, audit_report
+from agento._audit import (
+    DecisionRecorded,
+    ReviewAttemptRefused,
+    ReviewResolved,
+    audit_report,
+    render,
+)
 from agento.testing import governance_violations, governed_client
 from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
 from tests.support.keys import es256_key_pair
@@ -219,8 +227,20 @@ async def test_an_unsigned_resolution_shows_as_unsigned_and_fails_verification(
         assert (outcome.signature, outcome.signing_key_id) == (None, None)
         assert outcome.identity == ReviewerIdentity(subject="bob")
         await handle.result()
+    history = await handle.fetch_history()
     exported = tmp_path / "history.json"
-    exported.write_text(json.dumps((await handle.fetch_history()).to_json_dict()))
+    exported.write_text(json.dumps(history.to_json_dict()))
+
+    # Where the server attributes events to a principal, the audit names it beside the review.
+    events = list(History(events=history.events).events)
+    accepted = next(
+        e for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
+    accepted.principal.type, accepted.principal.name = "jwt", "bob@corp.example"
+    attributed = audit_report(WorkflowHistory(history.workflow_id, events))
+    [resolved] = [e for e in attributed.entries if isinstance(e, ReviewResolved)]
+    assert resolved.principal == "jwt:bob@corp.example"
+    assert "[unsigned; sent by jwt:bob@corp.example]" in render(attributed)
     checked = agento(
         "audit", "--history", str(exported), "--verify", "--review-key",
         f"review-service={public_key_file}",
