@@ -74,11 +74,14 @@ def public_key_file(tmp_path: Path, service_key: tuple[str, str]) -> Path:
     return path
 
 
-async def paused(client: Client, task_queue: str) -> tuple[WorkflowHandle[Any, str], PendingReview]:
+async def paused(
+    client: Client, task_queue: str, project_id: str = "p"
+) -> tuple[WorkflowHandle[Any, str], PendingReview]:
+    """A route run that alice requested, paused on its one review (the amount is over 100)."""
     handle = await client.start_workflow(
         RouteWorkflow.run,
-        Transfer(project_id="p", amount=150),
-        id=f"signed-{uuid.uuid4()}",
+        Transfer(project_id=project_id, amount=150),
+        id=f"paused-{uuid.uuid4()}",
         task_queue=task_queue,
     )
     [review] = await pending_reviews(handle)

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 import uvicorn
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agento import EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento.review import JwtAuth, review_app
 from agento.testing import governed_client
-from tests.support.governed import POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
+from tests.support.governed import POLICY_BUNDLE, governed_worker
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
 from tests.test_execution import pending_reviews
+from tests.test_review_authority import paused
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -86,17 +87,6 @@ async def service(
         await serving
 
 
-async def paused(client: Client, task_queue: str) -> WorkflowHandle[Any, str]:
-    handle = await client.start_workflow(
-        RouteWorkflow.run,
-        Transfer(project_id="site-7", amount=150),
-        id=f"browser-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-    await pending_reviews(handle)
-    return handle
-
-
 async def signed_in(browser: Browser, token: str, **options: Any) -> Page:
     context = await browser.new_context(
         extra_http_headers={"Authorization": f"Bearer {token}"}, **options
@@ -108,7 +98,7 @@ async def test_an_engineer_approves_in_the_browser_and_the_run_completes(
     browser: Browser, service: tuple[Client, str, str], idp: Idp
 ) -> None:
     client, task_queue, url = service
-    handle = await paused(client, task_queue)
+    handle, _ = await paused(client, task_queue, project_id="site-7")
     page = await signed_in(browser, idp.token("carol", groups=["approvers"]))
     await page.goto(url)
     await expect(page.get_by_role("heading", name="Pending reviews")).to_be_visible()
@@ -133,7 +123,7 @@ async def test_a_reviewer_without_authority_sees_the_policys_reasons(
     browser: Browser, service: tuple[Client, str, str], idp: Idp
 ) -> None:
     client, task_queue, url = service
-    handle = await paused(client, task_queue)
+    handle, _ = await paused(client, task_queue)
     page = await signed_in(browser, idp.token("bob", groups=["engineers"]))
     await page.goto(url)
     await page.locator("tr", has_text=handle.id).get_by_role("link").click()
@@ -150,7 +140,7 @@ async def test_the_pages_fit_a_phone(
     browser: Browser, service: tuple[Client, str, str], idp: Idp
 ) -> None:
     client, task_queue, url = service
-    handle = await paused(client, task_queue)
+    handle, _ = await paused(client, task_queue)
     token = idp.token("carol", groups=["approvers"])
     page = await signed_in(browser, token, viewport={"width": 390, "height": 844})
     await page.goto(url)

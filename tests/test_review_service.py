@@ -18,7 +18,7 @@ import httpx
 import jwt
 import pytest
 from starlette.requests import Request
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agento import (
@@ -33,9 +33,10 @@ from agento._visibility import ListedReview
 from agento.review import DevUserAuth, JwtAuth, ProxyHeaderAuth, Unauthenticated, review_app
 from agento.review._pages import queue
 from agento.testing import governance_violations, governed_client
-from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
+from tests.support.governed import GOVERNED, POLICY_BUNDLE, governed_worker
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
 from tests.test_execution import pending_reviews
+from tests.test_review_authority import paused
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +62,6 @@ async def governed(
     task_queue = f"service-{uuid.uuid4()}"
     async with governed_worker(client, task_queue):
         yield client, task_queue
-
-
-async def paused(client: Client, task_queue: str) -> tuple[WorkflowHandle[Any, str], PendingReview]:
-    handle = await client.start_workflow(
-        RouteWorkflow.run,
-        Transfer(project_id="p", amount=150),
-        id=f"service-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-    [review] = await pending_reviews(handle)
-    return handle, review
 
 
 def http(app: Any, peer: str = "127.0.0.1") -> httpx.AsyncClient:
