@@ -106,7 +106,12 @@ def canonical_json(value: object) -> str:
 
 
 def input_digest(document: Mapping[str, object]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(document).encode()).hexdigest()
+    return text_digest(canonical_json(document))
+
+
+def text_digest(canonical: str) -> str:
+    """``sha256:<hex>`` of a document's canonical JSON, when the text is at hand already."""
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,7 @@ def make_decision(
     decision_id: str | None = None,
     nondeterministic: tuple[str, ...] = (),
     bundle_signing_key_id: str | None = None,
+    input_sha256: str | None = None,
 ) -> Decision:
     verdict = interpret(result, error=error)
     return Decision(
@@ -184,7 +190,7 @@ def make_decision(
         engine=engine,
         engine_version=engine_version,
         input=document,
-        input_sha256=input_digest(document),
+        input_sha256=input_sha256 or input_digest(document),
         result=result,
         allow=verdict.allow,
         reasons=verdict.reasons,

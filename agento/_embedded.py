@@ -22,7 +22,7 @@ from datetime import datetime
 from pydantic import JsonValue
 
 from agento._bundle import PolicyBundle
-from agento._decision import Decision, canonical_json, make_decision, now
+from agento._decision import Decision, canonical_json, make_decision, now, text_digest
 from agento._errors import BundleError, PolicyError
 from agento._rego import (
     CLOCK_BUILTIN,
@@ -204,7 +204,8 @@ class EmbeddedEngine:
                 f"({self.bundle.source}); it defines: {known}"
             )
         # The engine sees exactly the canonical document whose digest is recorded.
-        exact: dict[str, JsonValue] = json.loads(canonical_json(document))
+        canonical = canonical_json(document)
+        exact: dict[str, JsonValue] = json.loads(canonical)
         evaluated_at = clock or now()
         pinned = clock is not None and CLOCK_BUILTIN in self.analysis.builtins.get(policy, ())
         start = time.perf_counter()
@@ -234,6 +235,7 @@ class EmbeddedEngine:
         return make_decision(
             policy=policy,
             document=exact,
+            input_sha256=text_digest(canonical),
             result=result,
             error=error,
             bundle_revision=self.bundle.revision,

@@ -42,7 +42,10 @@ def _isolated_library() -> ctypes.CDLL | None:
     dlmopen.restype = ctypes.c_void_p
     dlmopen.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_int]
     handle = dlmopen(_LM_ID_NEWLM, os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)
-    return ctypes.CDLL(str(path), handle=handle) if handle else None
+    # As a PyDLL, its calls keep the GIL: building one input document takes a few dozen calls
+    # of microseconds each, and a worker's other threads took the GIL at every one of them, so
+    # that a decision waited for the GIL far longer than it computed.
+    return ctypes.PyDLL(str(path), handle=handle) if handle else None
 
 
 def _import_isolated() -> bool:
@@ -58,7 +61,7 @@ def _import_isolated() -> bool:
         return False
     load = ctypes.cdll.LoadLibrary
 
-    def load_isolated(name: str) -> ctypes.CDLL:
+    def load_isolated(name: str) -> ctypes.CDLL:  # a PyDLL is a CDLL
         return library if Path(name).name == "librego_shared.so" else load(name)
 
     ctypes.cdll.LoadLibrary = load_isolated  # type: ignore[method-assign]

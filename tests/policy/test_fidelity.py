@@ -4,6 +4,7 @@ and which decisions replay."""
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from pydantic import JsonValue
 
 from agento import BundleError, EmbeddedEngine
 from agento._audit import AuditReport, DecisionRecorded
+from agento._regolib import ISOLATED, native
 from agento._replay import replay_decisions
 from tests.policy.bundles import write_bundle
 
@@ -238,6 +240,13 @@ def test_agento_policy_eval_survives_a_time_zone(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert '"d": [\n      1970,\n      1,\n      1\n    ]' in run.stdout
+
+
+def test_rego_cpp_calls_keep_the_gil() -> None:
+    """Every ctypes call that released the GIL waited for it again; beside a busy thread a
+    decision took 27 ms instead of 0.2 (benchmarks/decisions.py)."""
+    assert ISOLATED
+    assert isinstance(native.rego, ctypes.PyDLL)
 
 
 def test_regopy_imported_first_is_said_loudly() -> None:
