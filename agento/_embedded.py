@@ -34,12 +34,12 @@ from agento._rego import (
 )
 from agento._regolib import (
     Bundle,
-    Input,
     Interpreter,
     LogLevel,
     NodeKind,
     RegoError,
     rego_version,
+    structured_input,
 )
 from agento._regolib import native as _native
 from agento._signing import BundleVerification
@@ -210,7 +210,7 @@ class EmbeddedEngine:
         pinned = clock is not None and CLOCK_BUILTIN in self.analysis.builtins.get(policy, ())
         start = time.perf_counter()
         with self._lock:
-            self._interpreter.set_input(Input(exact))
+            self._hand_over(exact, canonical)
             if not pinned:
                 output = _native.rego_bundle_query_entrypoint(
                     self._interpreter._impl, self._compiled._impl, self._entrypoints[policy]
@@ -246,6 +246,18 @@ class EmbeddedEngine:
             evaluation_ms=elapsed_ms,
             nondeterministic=tuple(sorted(self.analysis.nondeterministic(policy))),
         )
+
+    def _hand_over(self, document: dict[str, JsonValue], canonical: str) -> None:
+        """Give rego-cpp the input document, value for value as OPA would read it. Under the
+        lock: the interpreter holds one input at a time."""
+        handle = structured_input(document)
+        if handle is None:  # beyond 64-bit integers, or NUL in a string: parsed natively
+            self._interpreter.set_input_term(canonical)
+            return
+        try:
+            _native.rego_set_input(self._interpreter._impl, handle)
+        finally:
+            _native.rego_free_input(handle)
 
 
 def _reference(policy: str) -> str:

@@ -27,6 +27,8 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import JsonValue
+
 _LM_ID_NEWLM = -1
 _log = logging.getLogger("agento")
 
@@ -86,6 +88,62 @@ from regopy import (  # noqa: E402
 )
 from regopy import rego_shared as native  # noqa: E402
 
+_INT64 = range(-(2**63), 2**63)
+
+
+class _Unrepresentable(Exception):
+    """A value rego-cpp's structured input cannot hold as it is."""
+
+
+def structured_input(document: JsonValue) -> int | None:
+    """``document`` as a rego-cpp input handle (free it with ``rego_free_input``), built with one
+    native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
+    (ctypes masks it: 2**64 + 50 arrives as 50) or a string holding NUL (cut there). Hand such a
+    document over as a term (``set_input_term``), which rego-cpp parses with arbitrary-precision
+    integers, as OPA reads JSON numbers."""
+    lib = native.rego
+    handle: int = lib.regoNewInput()
+
+    def add(value: JsonValue) -> None:
+        if value is True or value is False:
+            code = lib.regoInputBoolean(handle, value)
+        elif isinstance(value, int):
+            if value not in _INT64:
+                raise _Unrepresentable
+            code = lib.regoInputInt(handle, value)
+        elif isinstance(value, float):
+            code = lib.regoInputFloat(handle, value)
+        elif isinstance(value, str):
+            if "\0" in value:
+                raise _Unrepresentable
+            code = lib.regoInputString(handle, value.encode())
+        elif value is None:
+            code = lib.regoInputNull(handle)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                add(key)
+                add(item)
+                if lib.regoInputObjectItem(handle) != 0:
+                    raise RegoError("Unable to create input", 1)
+            code = lib.regoInputObject(handle, len(value))
+        else:
+            for item in value:
+                add(item)
+            code = lib.regoInputArray(handle, len(value))
+        if code != 0:
+            raise RegoError("Unable to create input", code)
+
+    try:
+        add(document)
+    except _Unrepresentable:
+        native.rego_free_input(handle)
+        return None
+    except BaseException:
+        native.rego_free_input(handle)
+        raise
+    return handle
+
+
 __all__ = [
     "ISOLATED",
     "Bundle",
@@ -96,4 +154,5 @@ __all__ = [
     "RegoError",
     "native",
     "rego_version",
+    "structured_input",
 ]

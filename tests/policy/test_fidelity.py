@@ -242,6 +242,36 @@ def test_agento_policy_eval_survives_a_time_zone(tmp_path: Path) -> None:
     assert '"d": [\n      1970,\n      1,\n      1\n    ]' in run.stdout
 
 
+# What the policy sees of the input: every value as OPA reads the JSON.
+
+LIMIT = 'allow if input.amount <= 100\n\ndefault allow := false\n\nseen := input'
+
+
+@pytest.mark.parametrize(
+    ("amount", "allowed"),
+    [
+        (2**64 + 50, False),  # ctypes' 64-bit input masked this to 50: an allow
+        (2**63, False),  # masked to -2**63
+        (2**63 - 1, False),
+        (10**40 + 1, False),
+        (-(2**63), True),
+        (-(2**64) - 5, True),
+    ],
+)
+def test_integers_beyond_64_bits_reach_the_policy_whole(
+    tmp_path: Path, amount: int, allowed: bool
+) -> None:
+    decision = engine_for(tmp_path, LIMIT).evaluate("p", {"amount": amount})
+    assert decision.result == {"allow": allowed, "seen": {"amount": amount}}
+
+
+def test_a_string_holding_nul_is_not_cut_there(tmp_path: Path) -> None:
+    """Cut at NUL, "admin\\u0000x" was "admin" to the policy."""
+    body = 'cut if input.user == "admin"\n\nwhole if input.user == "admin\\u0000x"'
+    engine = engine_for(tmp_path, body)
+    assert engine.evaluate("p", {"user": "admin\x00x"}).result == {"whole": True}
+
+
 def test_rego_cpp_calls_keep_the_gil() -> None:
     """Every ctypes call that released the GIL waited for it again; beside a busy thread a
     decision took 27 ms instead of 0.2 (benchmarks/decisions.py)."""
