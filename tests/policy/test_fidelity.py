@@ -244,7 +244,7 @@ def test_agento_policy_eval_survives_a_time_zone(tmp_path: Path) -> None:
 
 # What the policy sees of the input: every value as OPA reads the JSON.
 
-LIMIT = 'allow if input.amount <= 100\n\ndefault allow := false\n\nseen := input'
+LIMIT = "allow if input.amount <= 100\n\ndefault allow := false\n\nseen := input"
 
 
 @pytest.mark.parametrize(
