@@ -79,7 +79,6 @@ ISOLATED = _import_isolated()
 
 from regopy import (  # noqa: E402
     Bundle,
-    Input,
     Interpreter,
     LogLevel,
     NodeKind,
@@ -147,7 +146,6 @@ def structured_input(document: JsonValue) -> int | None:
 __all__ = [
     "ISOLATED",
     "Bundle",
-    "Input",
     "Interpreter",
     "LogLevel",
     "NodeKind",
