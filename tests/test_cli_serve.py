@@ -1,0 +1,94 @@
+"""`agento review serve` as an operator starts it: a real process against the dev server, a
+signed approval through its API, and clear refusals of a half-configured service."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from agento import EmbeddedEngine, VerificationKey
+from agento.testing import governed_client
+from tests.support.governed import POLICY_BUNDLE, governed_worker
+from tests.support.keys import es256_key_pair
+from tests.test_cli import agento
+from tests.test_review_authority import paused
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ([], "say how reviewers are authenticated, once"),
+        (["--dev-user", "a", "--proxy-header", "X-User"], "say how reviewers are authenticated"),
+        (["--jwks", "jwks.json"], "--jwks needs --issuer and --audience"),
+        (["--proxy-header", "X-User"], "--proxy-header needs --trusted-proxy"),
+        (["--proxy-header", "X-User", "--trusted-proxy", "nowhere"], "--trusted-proxy: "),
+        (["--dev-user", "a", "--signing-key", "/no/such/key.pem"], "cannot read --signing-key"),
+    ],
+)
+def test_a_half_configured_service_is_refused_with_the_fix(
+    options: list[str], message: str
+) -> None:
+    signing = [] if "--signing-key" in options else ["--signing-key", "/no/such/key.pem"]
+    run = agento("review", "serve", *signing, *options)
+    assert run.returncode == 2, run.stderr
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+async def test_the_served_api_signs_an_approval_the_worker_accepts(
+    agento_dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    private, public = es256_key_pair()
+    key = tmp_path / "review-service.pem"
+    key.write_text(private)
+    client = governed_client(
+        agento_dev_server,
+        EmbeddedEngine(POLICY_BUNDLE),
+        review_keys={"review-service": VerificationKey.from_pem(public)},
+    )
+    task_queue = f"serve-{uuid.uuid4()}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = agento_dev_server.client.service_client.config.target_host
+    command = [
+        sys.executable, "-m", "agento", "review", "serve", "--address", address,
+        "--port", str(port), "--signing-key", str(key), "--dev-user", "carol",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        async with (
+            governed_worker(client, task_queue),
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as api,
+        ):
+            handle, review = await paused(client, task_queue)
+            for _ in range(100):
+                try:
+                    if (await api.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            answer = await api.post(
+                f"/api/reviews/{review.review_id}/approve",
+                params={"workflow_id": handle.id},
+                json={"comment": "checked"},
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["signing_key_id"] == "review-service", "the file's stem"
+            assert answer.json()["identity"]["issuer"] == "dev"
+            assert (await handle.result()).startswith("routed")
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "DEVELOPMENT MODE" in errors, "the dev user is said loudly"
+    assert "signing as key review-service" in errors
