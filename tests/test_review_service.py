@@ -269,3 +269,26 @@ async def test_a_jwks_url_is_fetched_and_an_unknown_key_refused(idp: Idp) -> Non
             await auth.identify(request(stranger.token("carol")))
     finally:
         server.shutdown()
+
+
+async def test_temporal_refusing_is_a_502_and_an_unknown_run_a_404(
+    governed: tuple[Client, str], service_key: tuple[str, str], idp: Idp
+) -> None:
+    client, _ = governed
+    auth = JwtAuth(str(idp.jwks), issuer=ISSUER, audience=AUDIENCE)
+    broken = review_app(client, auth=auth, signer=signer(service_key), query="this is not a query")
+    as_carol = {"Authorization": f"Bearer {idp.token('carol', groups=['approvers'])}"}
+    async with http(broken) as api:
+        listed = await api.get("/api/reviews", headers=as_carol)
+        assert listed.status_code == 502
+        assert listed.json()["message"].startswith("cannot list the pending reviews: ")
+        page = await api.get("/", headers=as_carol)
+        assert page.status_code == 502
+        assert "cannot list the pending reviews" in page.text
+        unknown = await api.get(
+            "/api/reviews/r-1", params={"workflow_id": f"nobody-{uuid.uuid4()}"}, headers=as_carol
+        )
+        assert unknown.status_code == 404
+        bare = await api.get("/api/reviews")
+        assert bare.status_code == 401
+        assert bare.headers["WWW-Authenticate"] == "Bearer"

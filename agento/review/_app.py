@@ -12,7 +12,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,13 +22,13 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner, ReviewerIdentity
 from agento._review import PendingReview, ReviewOutcome
 from agento._reviews import pending_reviews, resolve_review
-from agento._visibility import listed_reviews
+from agento._visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
 from agento.review._openapi import OPENAPI
@@ -53,7 +52,10 @@ class Problem(Exception):
 
     def json(self) -> JSONResponse:
         body = {"error": self.kind, "message": self.message, "reasons": list(self.reasons)}
-        return JSONResponse(body, status_code=self.status)
+        return JSONResponse(body, status_code=self.status, headers=self.headers())
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class _Service:
         except WorkflowQueryFailedError as e:
             raise Problem(404, "NotFound", f"{workflow_id} is not a governed run: {e}") from e
         except RPCError as e:
-            raise Problem(404, "NotFound", f"cannot ask {workflow_id}: {e.message}") from e
+            raise _temporal_problem(e, f"cannot ask {workflow_id}") from e
         for r in reviews:
             if r.review_id == review_id:
                 return r
@@ -120,7 +122,7 @@ class _Service:
                 "apply when one polls: check the queue before sending it again",
             ) from None
         except RPCError as e:
-            raise Problem(404, "NotFound", f"Temporal refused: {e.message}") from e
+            raise _temporal_problem(e) from e
 
     def csrf_token(self, identity: ReviewerIdentity) -> str:
         issued = str(int(time.time()))
@@ -162,9 +164,15 @@ def review_app(
     )
     dev = isinstance(auth, DevUserAuth)
 
+    async def listed(request: Request) -> tuple[ReviewerIdentity, list[ListedReview]]:
+        identity = await service.identify(request)
+        try:
+            return identity, await listed_reviews(client, service.query)
+        except RPCError as e:
+            raise _temporal_problem(e, "cannot list the pending reviews") from e
+
     async def list_reviews(request: Request) -> Response:
-        await service.identify(request)
-        found = await listed_reviews(client, service.query)
+        _, found = await listed(request)
         return JSONResponse({"reviews": [r.model_dump(mode="json") for r in found]})
 
     async def show_review(request: Request) -> Response:
@@ -198,8 +206,7 @@ def review_app(
         return endpoint
 
     async def queue_page(request: Request) -> Response:
-        identity = await service.identify(request)
-        found = await listed_reviews(client, service.query)
+        identity, found = await listed(request)
         body = _pages.queue(found, datetime.now(UTC))
         return _html(_pages.page("Pending reviews", body, identity=identity, dev=dev))
 
@@ -248,7 +255,7 @@ def review_app(
         titles = {401: "Not signed in", 403: "Not allowed", 409: "Already resolved"}
         title = titles.get(exc.status, "Refused")
         html = _pages.page(title, body, identity=None, dev=dev)
-        return _html(html, status=exc.status)
+        return _html(html, status=exc.status, headers=exc.headers())
 
     routes = [
         Route("/api/reviews", list_reviews, methods=["GET"]),
@@ -262,6 +269,14 @@ def review_app(
         Route("/review", submit, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={Problem: api_problem})
+
+
+def _temporal_problem(error: RPCError, doing: str = "Temporal refused") -> Problem:
+    """A Temporal error as the service's answer: 404 for a run that does not exist, 502 for
+    anything else (the service works; what it depends on did not)."""
+    if error.status is RPCStatusCode.NOT_FOUND:
+        return Problem(404, "NotFound", f"{doing}: {error.message}")
+    return Problem(502, "TemporalError", f"{doing}: {error.message}")
 
 
 def _workflow_id(request: Request) -> str:
@@ -278,11 +293,11 @@ def _same_origin(request: Request) -> None:
         raise Problem(403, "CsrfRefused", f"a form from {origin} may not resolve reviews here")
 
 
-def _html(text: str, status: int = 200) -> HTMLResponse:
-    headers: dict[str, Any] = {
+def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    security = {
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
         "form-action 'self'; frame-ancestors 'none'",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
     }
-    return HTMLResponse(text, status_code=status, headers=headers)
+    return HTMLResponse(text, status_code=status, headers=security | (headers or {}))

@@ -31,6 +31,7 @@ def _refusals(*statuses: int) -> dict[str, Any]:
         409: "Already resolved, or no longer pending.",
         415: "Not sent as application/json.",
         422: "A comment is required.",
+        502: "Temporal refused or could not be reached.",
         503: "The policy engine could not decide on the reviewer: try again.",
         504: "No worker answered in time.",
     }
@@ -56,7 +57,7 @@ def _resolve(verb: str) -> dict[str, Any]:
         },
         "responses": {
             "200": {"description": "The recorded outcome (agento.ReviewOutcome)."},
-            **_refusals(401, 403, 404, 409, 415, 422, 503, 504),
+            **_refusals(401, 403, 404, 409, 415, 422, 502, 503, 504),
         },
     }
 
@@ -73,7 +74,10 @@ OPENAPI: dict[str, Any] = {
         "/api/reviews": {
             "get": {
                 "summary": "Pending reviews, from Temporal's visibility",
-                "responses": {"200": {"description": '{"reviews": [...]}'}, **_refusals(401)},
+                "responses": {
+                    "200": {"description": '{"reviews": [...]}'},
+                    **_refusals(401, 502),
+                },
             }
         },
         "/api/reviews/{review_id}": {
@@ -82,7 +86,7 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [_REVIEW_ID, _WORKFLOW_ID],
                 "responses": {
                     "200": {"description": "agento.PendingReview and its workflow_id."},
-                    **_refusals(401, 404, 504),
+                    **_refusals(401, 404, 502, 504),
                 },
             }
         },
