@@ -52,6 +52,7 @@ if TYPE_CHECKING:
         ResolutionClaims,
         ResolutionRefused,
         ResolutionSigner,
+        ResolutionStatement,
         ReviewerIdentity,
         sign_resolution,
         verify_resolution,
@@ -100,6 +101,7 @@ __all__ = [
     "ResolutionClaims",
     "ResolutionRefused",
     "ResolutionSigner",
+    "ResolutionStatement",
     "ResolveReview",
     "ReviewOutcome",
     "ReviewReason",
@@ -131,6 +133,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "ResolutionStatement": "agento._resolution",
     "verify_resolution": "agento._resolution",
     "sign_resolution": "agento._resolution",
     "ReviewerIdentity": "agento._resolution",

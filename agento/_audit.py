@@ -23,7 +23,13 @@ from agento._asking import DECISION_ACTIVITY
 from agento._decision import Decision
 from agento._execution import CALL_HEADER, CallRecord
 from agento._postures import Idempotency, PolicyClass
-from agento._resolution import ResolutionRefused, ReviewKeys, verify_resolution
+from agento._resolution import (
+    ResolutionRefused,
+    ResolutionStatement,
+    ReviewerIdentity,
+    ReviewKeys,
+    verify_resolution,
+)
 from agento._review import RESOLVE_REVIEW_UPDATE, ReviewOutcome
 
 SCHEMA_VERSION: Final = "agento.audit/3"
@@ -314,15 +320,15 @@ def signature_findings(report: AuditReport, keys: ReviewKeys) -> list[tuple[int,
         except ResolutionRefused as refused:
             findings.append((e.event_id, o.review_id, f"FAILED: {refused}"))
             continue
-        said = {
-            "workflow": (claims.workflow_id, report.workflow_id),
-            "review": (claims.review_id, o.review_id),
-            "decision": (claims.decision_id, o.decision_id),
-            "verdict": (claims.approve, o.approved),
-            "comment": (claims.comment, o.comment),
-            "reviewer": (claims.reviewer, o.identity),
-        }
-        wrong = [what for what, (signed, recorded) in said.items() if signed != recorded]
+        recorded = ResolutionStatement(
+            workflow_id=report.workflow_id,
+            review_id=o.review_id,
+            decision_id=o.decision_id,
+            approve=o.approved,
+            comment=o.comment,
+            reviewer=o.identity or ReviewerIdentity(subject=o.reviewer),
+        )
+        wrong = [what for what, *_ in claims.differences(recorded)]
         found = (
             f"FAILED: the token signs another {', '.join(wrong)} than the history records"
             if wrong

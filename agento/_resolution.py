@@ -52,8 +52,9 @@ class ReviewerIdentity(pydantic.BaseModel):
         return self.email or self.name or self.subject
 
 
-class ResolutionClaims(pydantic.BaseModel):
-    """What a signed resolution says, read from its token."""
+class ResolutionStatement(pydantic.BaseModel):
+    """What a signed resolution says: which review of which run, on which decision, the verdict,
+    the comment, and who. The token binds all of it."""
 
     model_config = pydantic.ConfigDict(frozen=True)
 
@@ -63,6 +64,30 @@ class ResolutionClaims(pydantic.BaseModel):
     approve: bool
     comment: str
     reviewer: ReviewerIdentity
+
+    def differences(self, other: ResolutionStatement) -> list[tuple[str, object, object]]:
+        """(what, said here, said there) for each part on which ``other`` says otherwise."""
+        return [
+            (_PARTS[name], getattr(self, name), getattr(other, name))
+            for name in _PARTS
+            if getattr(self, name) != getattr(other, name)
+        ]
+
+
+_PARTS = {
+    "workflow_id": "workflow",
+    "review_id": "review",
+    "decision_id": "decision",
+    "approve": "verdict",
+    "comment": "comment",
+    "reviewer": "reviewer",
+}
+
+
+class ResolutionClaims(ResolutionStatement):
+    """A signed resolution as read from its token: the statement, when it was issued, until
+    when it holds, and the key id its header names."""
+
     issued_at: datetime
     expires_at: datetime
     key_id: str
@@ -83,27 +108,8 @@ class ResolutionSigner:
         path = Path(path)
         return cls(key=path.read_text(), key_id=key_id or path.stem)
 
-    def sign(
-        self,
-        *,
-        workflow_id: str,
-        review_id: str,
-        decision_id: str | None,
-        approve: bool,
-        comment: str,
-        reviewer: ReviewerIdentity,
-    ) -> str:
-        return sign_resolution(
-            key=self.key,
-            key_id=self.key_id,
-            workflow_id=workflow_id,
-            review_id=review_id,
-            decision_id=decision_id,
-            approve=approve,
-            comment=comment,
-            reviewer=reviewer,
-            ttl=self.ttl,
-        )
+    def sign(self, statement: ResolutionStatement) -> str:
+        return sign_resolution(statement, key=self.key, key_id=self.key_id, ttl=self.ttl)
 
 
 class ResolutionRefused(ValueError):
@@ -111,31 +117,21 @@ class ResolutionRefused(ValueError):
 
 
 def sign_resolution(
+    statement: ResolutionStatement,
     *,
     key: str,
     key_id: str,
-    workflow_id: str,
-    review_id: str,
-    decision_id: str | None,
-    approve: bool,
-    comment: str,
-    reviewer: ReviewerIdentity,
     issued_at: datetime | None = None,
     ttl: timedelta = timedelta(minutes=10),
     algorithm: str | None = None,
 ) -> str:
-    """A resolution token signed with ``key`` (a PEM private key; the algorithm follows its type
-    unless given). It is valid for ``ttl``: long enough for a worker to take the update."""
+    """``statement`` as a token signed with ``key`` (a PEM private key; the algorithm follows its
+    type unless given). It is valid for ``ttl``: long enough for a worker to take the update."""
     issued = issued_at or datetime.now(UTC)
     claims = {
         "aud": AUDIENCE,
-        "sub": reviewer.subject,
-        "workflow_id": workflow_id,
-        "review_id": review_id,
-        "decision_id": decision_id,
-        "approve": approve,
-        "comment": comment,
-        "reviewer": reviewer.model_dump(mode="json"),
+        "sub": statement.reviewer.subject,
+        **statement.model_dump(mode="json"),
         "iat": int(issued.timestamp()),
         "exp": int((issued + ttl).timestamp()),
     }

@@ -21,6 +21,7 @@ from agento._observability import metrics
 from agento._observability.tracing import workflow_span
 from agento._resolution import (
     ResolutionRefused,
+    ResolutionStatement,
     ReviewerIdentity,
     ReviewKeys,
     read_resolution,
@@ -282,19 +283,20 @@ class ReviewBoard:
                 )
             except ResolutionRefused as e:
                 raise _refused(str(e)) from None
-            said = {
-                "workflow": (claims.workflow_id, workflow.info().workflow_id),
-                "review": (claims.review_id, resolution.review_id),
-                "decision": (claims.decision_id, pending.decision_id),
-                "verdict": (claims.approve, resolution.approve),
-                "comment": (claims.comment, resolution.comment),
-            }
-            for what, (signed, here) in said.items():
-                if signed != here:
-                    raise _refused(
-                        f"the signed resolution is for another {what} ({signed!r}, not "
-                        f"{here!r}): sign this resolution"
-                    )
+            stated = ResolutionStatement(
+                workflow_id=workflow.info().workflow_id,
+                review_id=resolution.review_id,
+                decision_id=pending.decision_id,
+                approve=resolution.approve,
+                comment=resolution.comment,
+                reviewer=claims.reviewer,
+            )
+            if differences := claims.differences(stated):
+                what, signed, here = differences[0]
+                raise _refused(
+                    f"the signed resolution is for another {what} ({signed!r}, not {here!r}): "
+                    "sign this resolution"
+                )
             identity, key_id = claims.reviewer, (claims.key_id if keys else None)
         if pending.requester is not None and identity.is_(pending.requester):
             raise _refused(f"{identity} requested this run and may not review it")

@@ -6,7 +6,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from agento._errors import ReviewRefused
-from agento._resolution import ResolutionSigner, ReviewerIdentity
+from agento._resolution import ResolutionSigner, ResolutionStatement, ReviewerIdentity
 from agento._review import (
     PENDING_REVIEWS_QUERY,
     RESOLVE_REVIEW_UPDATE,
@@ -59,12 +59,14 @@ async def resolve_review(
                 workflow_id, review_id, "no such pending review", kind="ReviewNotPending"
             )
         signature = signer.sign(
-            workflow_id=workflow_id,
-            review_id=review_id,
-            decision_id=review.decision_id,
-            approve=approve,
-            comment=comment,
-            reviewer=identity,
+            ResolutionStatement(
+                workflow_id=workflow_id,
+                review_id=review_id,
+                decision_id=review.decision_id,
+                approve=approve,
+                comment=comment,
+                reviewer=identity,
+            )
         )
     resolution = ResolveReview(
         review_id=review_id,

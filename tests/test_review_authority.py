@@ -23,6 +23,7 @@ from agento import (
     EmbeddedEngine,
     PendingReview,
     ResolutionSigner,
+    ResolutionStatement,
     ResolveReview,
     ReviewerIdentity,
     ReviewOutcome,
@@ -101,16 +102,16 @@ def token(
     issued_at: datetime | None = None,
     review_id: str | None = None,
 ) -> str:
-    return sign_resolution(
-        key=key or signer.key,
-        key_id=key_id or signer.key_id,
+    statement = ResolutionStatement(
         workflow_id=handle.id,
         review_id=review_id or review.review_id,
         decision_id=review.decision_id,
         approve=approve,
         comment=comment,
         reviewer=reviewer,
-        issued_at=issued_at,
+    )
+    return sign_resolution(
+        statement, key=key or signer.key, key_id=key_id or signer.key_id, issued_at=issued_at
     )
 
 
