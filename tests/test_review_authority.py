@@ -382,3 +382,33 @@ def test_a_worker_refuses_a_reviewer_policy_the_engine_does_not_define(
     )
     with pytest.raises(ValueError, match="reviewer_policy 'agento/tests/nobody' is not defined"):
         governed_worker(client, "never")
+
+
+async def test_a_signed_resolution_to_a_worker_without_keys_is_kept_for_the_auditor(
+    agento_dev_server: WorkflowEnvironment,
+    signer: ResolutionSigner,
+    tmp_path: Path,
+    public_key_file: Path,
+) -> None:
+    """Workers not given keys yet (the service rolled out first) accept it unverified, and say
+    so; its token is in history, so the auditor verifies it later."""
+    client = governed_client(agento_dev_server, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"unverified-{uuid.uuid4()}"
+    async with governed_worker(client, task_queue):
+        handle, review = await paused(client, task_queue)
+        outcome = await resolve_review(
+            client, handle.id, review.review_id, approve=True, reviewer=CAROL, signer=signer
+        )
+        assert outcome.signature is not None
+        assert (outcome.signing_key_id, outcome.identity) == (None, CAROL)
+        await handle.result()
+    history = await handle.fetch_history()
+    assert "[signed, not verified by the worker]" in render(audit_report(history))
+    exported = tmp_path / "history.json"
+    exported.write_text(json.dumps(history.to_json_dict()))
+    checked = agento(
+        "audit", "--history", str(exported), "--verify", "--review-key",
+        f"review-service={public_key_file}",
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout
+    assert f"{review.review_id}: verified with key review-service" in checked.stdout

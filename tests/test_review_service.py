@@ -100,6 +100,15 @@ async def test_the_api_authenticates_with_oidc_and_answers_each_refusal_with_its
                 headers={"kid": "idp-1"},
             )
         },
+        "alg none": {
+            "Authorization": "Bearer "
+            + jwt.encode(
+                {"iss": ISSUER, "aud": AUDIENCE, "sub": "carol", "exp": now + 60},
+                "",
+                "none",
+                headers={"kid": "idp-1"},
+            )
+        },
         "unknown key": {
             "Authorization": "Bearer "
             + jwt.encode(
