@@ -18,8 +18,10 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowU
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.workflow import NondeterminismError
 
 from agento import (
+    AgentoPlugin,
     EmbeddedEngine,
     PendingReview,
     ResolutionSigner,
@@ -39,8 +41,15 @@ from agento._audit import (
     audit_report,
     render,
 )
-from agento.testing import governance_violations, governed_client
-from tests.support.governed import GOVERNED, POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
+from agento.testing import assert_replays, governance_violations, governed_client
+from tests.support.governed import (
+    GOVERNED,
+    POLICY_BUNDLE,
+    WORKFLOWS,
+    RouteWorkflow,
+    Transfer,
+    governed_worker,
+)
 from tests.support.keys import es256_key_pair
 from tests.test_cli import agento
 from tests.test_execution import pending_reviews
@@ -316,6 +325,12 @@ async def test_the_reviewer_policy_decides_who_may_approve_and_is_recorded(
     [resolved] = [e for e in entries if isinstance(e, ReviewResolved)]
     assert resolved.outcome.reviewer_decision_id == allowed.decision.decision_id
     assert governance_violations(history, GOVERNED) == []
+
+    # The reviewer policy's decisions are steps of the run: a worker replays them only when it
+    # is configured to ask one (which policy does not matter: the answers come from history).
+    await assert_replays([history], WORKFLOWS, plugin=AgentoPlugin(reviewer_policy=REVIEWERS))
+    with pytest.raises(NondeterminismError):
+        await assert_replays([history], WORKFLOWS)
 
     # A worker that let a denied reviewer through would have written this: the checker says so.
     denied_id = denied.decision.decision_id

@@ -184,9 +184,17 @@ def _ungranted(
     return f"was denied by decision {run.decision_id} and no approved review overrides it"
 
 
-async def assert_replays(histories: Iterable[WorkflowHistory], workflows: Sequence[type]) -> None:
+async def assert_replays(
+    histories: Iterable[WorkflowHistory],
+    workflows: Sequence[type],
+    *,
+    plugin: AgentoPlugin | None = None,
+) -> None:
     """Replay ``histories`` through ``workflows`` with agento's plugin; raise on the first
-    nondeterminism. For CI: export histories of real runs, replay them against new code."""
-    replayer = Replayer(workflows=workflows, plugins=[AgentoPlugin()])
+    nondeterminism. For CI: export histories of real runs, replay them against new code.
+
+    Give the ``plugin`` the workers run with when its settings shape history:
+    ``decide_locally`` and ``reviewer_policy`` (its engine is never asked during replay)."""
+    replayer = Replayer(workflows=workflows, plugins=[plugin or AgentoPlugin()])
     for history in histories:
         await replayer.replay_workflow(history)
