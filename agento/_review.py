@@ -308,8 +308,8 @@ class ReviewBoard:
         """Ask the reviewer policy, through the recorded decision step, whether ``identity``
         may resolve ``pending`` so; the decision id when allowed, ``None`` when no policy."""
         policy = self.settings.policy
-        if policy is None:
-            return None
+        if policy is None or not workflow.patched(f"agento-reviewer-policy/{pending.review_id}"):
+            return None  # per review, so that reviews resolved before a policy was set replay
         attempt = self._asked[pending.review_id] = self._asked.get(pending.review_id, 0) + 1
         info = workflow.info()
         document: dict[str, JsonValue] = {

@@ -254,6 +254,8 @@ async def test_an_unsigned_resolution_shows_as_unsigned_and_fails_verification(
     [resolved] = [e for e in attributed.entries if isinstance(e, ReviewResolved)]
     assert resolved.principal == "jwt:bob@corp.example"
     assert "[unsigned; sent by jwt:bob@corp.example]" in render(attributed)
+    # Setting a reviewer policy later is safe for this run: its resolution replays as made.
+    await assert_replays([history], WORKFLOWS, plugin=AgentoPlugin(reviewer_policy=REVIEWERS))
     checked = agento(
         "audit", "--history", str(exported), "--verify", "--review-key",
         f"review-service={public_key_file}",
