@@ -163,6 +163,7 @@ async def _show(client: Client, workflow_id: str, review_id: str, *, as_json: bo
         ("decision", review.decision_id or "(none recorded)"),
         ("requester", review.requester or "(not given)"),
         ("waiting", f"{waiting.total_seconds() / 3600:.1f} h, since {review.since:%Y-%m-%d %H:%M}"),
+        ("time-left", _time_left(review)),
         ("request", json.dumps(review.request, sort_keys=True)),
     ]
     if review.reason is ReviewReason.ENGINE_UNAVAILABLE:
@@ -235,6 +236,14 @@ async def _not_taken(client: Client, workflow_id: str, waited: float) -> str:
         "worker running? Temporal may still deliver it when one polls, so check `agento review "
         "list` before sending it again"
     )
+
+
+def _time_left(review: PendingReview) -> str:
+    """Until the review times out and the run fails with ReviewTimedOut."""
+    if review.until is None:
+        return "(not recorded by this run's agento)"
+    left = (review.until - datetime.now(UTC)).total_seconds() / 3600
+    return f"{max(left, 0):.1f} h, the run fails at {review.until:%Y-%m-%d %H:%M} UTC"
 
 
 def _why(error: BaseException) -> str:

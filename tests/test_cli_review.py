@@ -82,6 +82,7 @@ async def test_refusals_are_one_line_and_exit_2(
         assert fields["reason"] == "policy_denied"
         assert fields["because"] == "amount over the limit of 100"
         assert fields["requester"] == "alice"
+        assert fields["time-left"].startswith("48.0 h, the run fails at "), "review_timeout 48 h"
         assert json.loads(fields["request"]) == {"amount": 150, "project_id": "bess-9"}
         approved = await cli(
             agento_dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
