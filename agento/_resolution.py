@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 import pydantic
 
-from agento._signing import VerificationKey, public_key
+from agento._signing import VerificationKey, algorithm_for, public_key
 
 AUDIENCE = "agento.resolve_review"
 """The tokens' ``aud``: a JWT signed by the same key for another purpose is not a resolution."""
@@ -137,7 +137,7 @@ def sign_resolution(
     }
     private = _private_key(key)
     return jwt.encode(
-        claims, private, algorithm=algorithm or _algorithm_of(private), headers={"kid": key_id}
+        claims, private, algorithm=algorithm or algorithm_for(private), headers={"kid": key_id}
     )
 
 
@@ -213,15 +213,3 @@ def _private_key(pem: str) -> Any:
         return load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as e:
         raise ValueError(f"not a PEM private key without a passphrase: {e}") from None
-
-
-def _algorithm_of(private: Any) -> str:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    if isinstance(private, ec.EllipticCurvePrivateKey):
-        return {256: "ES256", 384: "ES384", 521: "ES512"}[private.curve.key_size]
-    if isinstance(private, rsa.RSAPrivateKey):
-        return "RS256"
-    if isinstance(private, ed25519.Ed25519PrivateKey):
-        return "EdDSA"
-    raise ValueError(f"cannot sign with a {type(private).__name__}: use an EC, RSA or Ed25519 key")

@@ -25,6 +25,12 @@ async def pending_reviews(client: Client, workflow_id: str) -> list[PendingRevie
     return reviews
 
 
+async def pending_review(client: Client, workflow_id: str, review_id: str) -> PendingReview | None:
+    """One review a governed workflow is waiting on, or ``None`` when it is not pending."""
+    reviews = await pending_reviews(client, workflow_id)
+    return next((r for r in reviews if r.review_id == review_id), None)
+
+
 async def resolve_review(
     client: Client,
     workflow_id: str,
@@ -50,10 +56,7 @@ async def resolve_review(
     signature = None
     if signer is not None:
         identity = identity or ReviewerIdentity(subject=name, issuer="cli")
-        review = next(
-            (r for r in await pending_reviews(client, workflow_id) if r.review_id == review_id),
-            None,
-        )
+        review = await pending_review(client, workflow_id, review_id)
         if review is None:
             raise ReviewRefused(
                 workflow_id, review_id, "no such pending review", kind="ReviewNotPending"

@@ -57,9 +57,8 @@ class VerificationKey:
 
     @classmethod
     def from_pem(cls, pem: str) -> VerificationKey:
-        """A public key (or certificate) with the algorithm its type implies: ES256/384/512 for
-        P-256/384/521, RS256 for RSA, EdDSA for Ed25519."""
-        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+        """A public key (or certificate) with the algorithm its type implies
+        (`algorithm_for`)."""
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         try:
@@ -67,14 +66,21 @@ class VerificationKey:
             loaded = load_pem_public_key(pem.encode()) if isinstance(public, str) else public
         except ValueError as e:
             raise ValueError(f"not a PEM public key or certificate: {e}") from None
-        if isinstance(loaded, ec.EllipticCurvePublicKey):
-            sizes = {256: "ES256", 384: "ES384", 521: "ES512"}
-            return cls(pem, sizes[loaded.curve.key_size])
-        if isinstance(loaded, rsa.RSAPublicKey):
-            return cls(pem, "RS256")
-        if isinstance(loaded, ed25519.Ed25519PublicKey):
-            return cls(pem, "EdDSA")
-        raise ValueError(f"unsupported key type {type(loaded).__name__}: use EC, RSA or Ed25519")
+        return cls(pem, algorithm_for(loaded))
+
+
+def algorithm_for(key: Any) -> str:
+    """The JWS algorithm a key's type implies, public or private: ES256/384/512 for P-256/384/521,
+    RS256 for RSA, EdDSA for Ed25519."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return {256: "ES256", 384: "ES384", 521: "ES512"}[key.curve.key_size]
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return "EdDSA"
+    raise ValueError(f"unsupported key type {type(key).__name__}: use EC, RSA or Ed25519")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner, ReviewerIdentity
 from agento._review import PendingReview, ReviewOutcome
-from agento._reviews import pending_reviews, resolve_review
+from agento._reviews import pending_review, resolve_review
 from agento._visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
@@ -75,8 +75,8 @@ class _Service:
 
     async def pending(self, workflow_id: str, review_id: str) -> PendingReview:
         try:
-            reviews = await asyncio.wait_for(
-                pending_reviews(self.client, workflow_id), self.wait_seconds
+            review = await asyncio.wait_for(
+                pending_review(self.client, workflow_id, review_id), self.wait_seconds
             )
         except TimeoutError:
             raise Problem(504, "NoWorker", f"no worker answered for {workflow_id}") from None
@@ -84,10 +84,9 @@ class _Service:
             raise Problem(404, "NotFound", f"{workflow_id} is not a governed run: {e}") from e
         except RPCError as e:
             raise _temporal_problem(e, f"cannot ask {workflow_id}") from e
-        for r in reviews:
-            if r.review_id == review_id:
-                return r
-        raise Problem(404, "NotFound", f"no pending review {review_id} in {workflow_id}")
+        if review is None:
+            raise Problem(404, "NotFound", f"no pending review {review_id} in {workflow_id}")
+        return review
 
     async def resolve(
         self,
