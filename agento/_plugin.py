@@ -130,6 +130,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         self.ungoverned = tuple(ungoverned)
         self.decide_locally = decide_locally
         self.reviewer_policy = reviewer_policy
+        self.review_keys = review_keys
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
@@ -144,11 +145,9 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         config = super().configure_worker(config)
         own = [self._decision_activity] if self._decision_activity else []
         activities = config.get("activities", ())
-        validate_activities(
-            activities,
-            ungoverned=[*self.ungoverned, *own],
-            policies=self._known_policies(activities),
-        )
+        runs_workflows = bool(config.get("workflows"))
+        known = self._known_policies(activities, runs_workflows=runs_workflows)
+        validate_activities(activities, ungoverned=[*self.ungoverned, *own], policies=known)
         if self.engine is None and config.get("workflows"):
             raise ValueError(
                 "this worker runs workflows, but its AgentoPlugin has no policy engine: its "
@@ -156,8 +155,8 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
                 "(AgentoPlugin(engine=agento.EmbeddedEngine(...)) or OpaServerEngine(...)) on "
                 "the client the worker is built from, or on the worker's own plugins=[...]"
             )
-        if self.reviewer_policy and config.get("workflows"):
-            self._check_reviewer_policy()
+        if self.reviewer_policy and runs_workflows:
+            self._check_reviewer_policy(known)
         if self.engine is not None and config.get("workflows") and "client" in config:
             _check_search_attributes(config["client"])
         if (
@@ -176,36 +175,44 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             )
         return config
 
-    def _check_reviewer_policy(self) -> None:
-        """Refuse a reviewer policy the engine does not define: every review would be stuck,
-        each resolution refused with "policy not defined"."""
-        if not isinstance(self.engine, PolicyCatalog):
-            return
-        try:
-            known = self.engine.policies()
-        except PolicyEngineUnavailable:
-            return  # the activities' check says so, when they declare policies
-        if self.reviewer_policy not in known:
+    def _check_reviewer_policy(self, known: frozenset[str] | None) -> None:
+        """Refuse a reviewer policy the engine does not define (every resolution would be
+        refused), and warn when nothing verifies the identities it decides on."""
+        if known is not None and self.reviewer_policy not in known:
             raise ValueError(
                 f"reviewer_policy {self.reviewer_policy!r} is not defined by the policy engine "
                 f"(it defines {', '.join(sorted(known)) or 'no policies'}): add it to the "
                 "bundle, or fix the path given to AgentoPlugin(reviewer_policy=...)"
             )
+        if not self.review_keys:
+            warnings.warn(
+                f"reviewer_policy {self.reviewer_policy!r} is set without review_keys: it "
+                "decides on identities no worker verifies (a name, or the claims of a token "
+                "anyone can sign). Give the plugin the review service's public keys; the "
+                "policy sees input.reviewer.verified",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
-    def _known_policies(self, activities: Sequence[Callable[..., Any]]) -> frozenset[str] | None:
-        """The engine's policies, when it can list them and an activity here declares one."""
+    def _known_policies(
+        self, activities: Sequence[Callable[..., Any]], *, runs_workflows: bool
+    ) -> frozenset[str] | None:
+        """The engine's policies, asked once, when it can list them and the worker names one:
+        a policy its activities declare, or the reviewer policy of a worker running workflows."""
         declared = any(
             d is not None and d.policy is not None for d in map(declaration_of, activities)
         )
-        if not declared or not isinstance(self.engine, PolicyCatalog):
+        named = declared or (runs_workflows and self.reviewer_policy is not None)
+        if not named or not isinstance(self.engine, PolicyCatalog):
             return None
         try:
             return self.engine.policies()
         except PolicyEngineUnavailable as e:
             raise PolicyEngineUnavailable(
-                f"the worker is not built: it checks that the policies its activities declare "
-                f"exist, and the policy engine could not be asked ({e}). Start the engine first "
-                "(an OPA sidecar before the worker), then build the worker again"
+                f"the worker is not built: it checks that the policies it names exist (those its "
+                f"activities declare, and the reviewer policy), and the policy engine could not "
+                f"be asked ({e}). Start the engine first (an OPA sidecar before the worker), "
+                "then build the worker again"
             ) from e
 
 

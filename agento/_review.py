@@ -227,7 +227,9 @@ class ReviewBoard:
         async with self._resolving:
             pending = self._pending_for(resolution)
             identity, key_id = self._identity(resolution, pending, verify=False)
-            allowed_by = await self._authorize_reviewer(resolution, pending, identity)
+            allowed_by = await self._authorize_reviewer(
+                resolution, pending, identity, verified=key_id is not None
+            )
             pending = self._pending_for(resolution)  # it may have timed out meanwhile
             del self.pending[resolution.review_id]
             outcome = ReviewOutcome(
@@ -303,10 +305,16 @@ class ReviewBoard:
         return identity, key_id
 
     async def _authorize_reviewer(
-        self, resolution: ResolveReview, pending: PendingReview, identity: ReviewerIdentity
+        self,
+        resolution: ResolveReview,
+        pending: PendingReview,
+        identity: ReviewerIdentity,
+        *,
+        verified: bool,
     ) -> str | None:
         """Ask the reviewer policy, through the recorded decision step, whether ``identity``
-        may resolve ``pending`` so; the decision id when allowed, ``None`` when no policy."""
+        (``verified`` by a trusted signature, or not) may resolve ``pending`` so; the decision
+        id when allowed, ``None`` when no policy."""
         policy = self.settings.policy
         if policy is None or not workflow.patched(f"agento-reviewer-policy/{pending.review_id}"):
             return None  # per review, so that reviews resolved before a policy was set replay
@@ -314,7 +322,7 @@ class ReviewBoard:
         info = workflow.info()
         document: dict[str, JsonValue] = {
             "action": "approve" if resolution.approve else "reject",
-            "reviewer": identity.model_dump(mode="json"),
+            "reviewer": {**identity.model_dump(mode="json"), "verified": verified},
             "review": {
                 **pending.model_dump(mode="json"),
                 "workflow_id": info.workflow_id,

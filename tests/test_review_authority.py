@@ -35,13 +35,14 @@ from agento import (
     sign_resolution,
 )
 from agento._audit import (
+    DecisionFailed,
     DecisionRecorded,
     ReviewAttemptRefused,
     ReviewResolved,
     audit_report,
     render,
 )
-from agento.testing import assert_replays, governance_violations, governed_client
+from agento.testing import OutageEngine, assert_replays, governance_violations, governed_client
 from tests.support.governed import (
     GOVERNED,
     POLICY_BUNDLE,
@@ -314,7 +315,7 @@ async def test_the_reviewer_policy_decides_who_may_approve_and_is_recorded(
     ]
     assert [d.decision.allow for d in reviewer_decisions] == [False, True]
     denied, allowed = reviewer_decisions
-    assert denied.decision.input["reviewer"] == bob.model_dump(mode="json")
+    assert denied.decision.input["reviewer"] == {**bob.model_dump(mode="json"), "verified": True}
     assert denied.decision.input["action"] == "approve"
     review_input = allowed.decision.input["review"]
     assert isinstance(review_input, dict)
@@ -387,6 +388,55 @@ async def test_two_allowed_approvals_at_once_accept_exactly_one(
             resolved = [e for e in audit_report(history).entries if isinstance(e, ReviewResolved)]
             assert len(resolved) == 1
             assert governance_violations(history, GOVERNED) == []
+
+
+async def test_the_reviewer_policy_engine_down_resolves_nothing_and_says_try_again(
+    agento_dev_server: WorkflowEnvironment,
+    signer: ResolutionSigner,
+    keys: dict[str, VerificationKey],
+) -> None:
+    outage = OutageEngine(EmbeddedEngine(POLICY_BUNDLE), failures=0)
+    client = governed_client(
+        agento_dev_server,
+        outage,
+        review_keys=keys,
+        reviewer_policy=REVIEWERS,
+        decision_attempts=1,
+    )
+    task_queue = f"reviewers-down-{uuid.uuid4()}"
+    async with reviewer_worker(client, task_queue):
+        handle, review = await paused(client, task_queue)
+        outage.failures = outage.asked + 1  # the engine is down for the next decision
+        with pytest.raises(ReviewRefused) as raised:
+            await resolve_review(
+                client, handle.id, review.review_id, approve=True, reviewer=CAROL, signer=signer
+            )
+        assert raised.value.kind == "ReviewerUndecided"
+        assert "policy engine unavailable" in raised.value.reason
+        assert "nothing was resolved: try again" in raised.value.reason
+        assert [r.review_id for r in await pending_reviews(handle)] == [review.review_id]
+        outcome = await resolve_review(
+            client, handle.id, review.review_id, approve=True, reviewer=CAROL, signer=signer
+        )
+        assert outcome.reviewer_decision_id is not None
+        assert (await handle.result()).startswith("routed")
+    history = await handle.fetch_history()
+    entries = audit_report(history).entries
+    [failed] = [e for e in entries if isinstance(e, DecisionFailed)]
+    assert failed.step_id == f"{review.review_id}-reviewer-1"
+    [refused] = [e for e in entries if isinstance(e, ReviewAttemptRefused)]
+    assert refused.refusal.startswith("ReviewerUndecided: ")
+    assert governance_violations(history, GOVERNED) == []
+
+
+async def test_a_reviewer_policy_without_review_keys_is_warned_about(
+    agento_time_skipping_env: WorkflowEnvironment,
+) -> None:
+    client = governed_client(
+        agento_time_skipping_env, EmbeddedEngine(POLICY_BUNDLE), reviewer_policy=REVIEWERS
+    )
+    with pytest.warns(RuntimeWarning, match="set without review_keys: it decides on identities"):
+        governed_worker(client, "never")
 
 
 def test_a_worker_refuses_a_reviewer_policy_the_engine_does_not_define(

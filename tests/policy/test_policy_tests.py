@@ -62,6 +62,7 @@ def test_the_commissioning_tests_cover_the_seeds_table() -> None:
     assert [(r.reference.rsplit(".", 1)[1], r.outcome) for r in report.results] == [
         ("test_an_engineer_may_override_a_routing_deny", "pass"),
         ("test_anyone_else_may_not_and_is_told_why", "pass"),
+        ("test_an_unverified_engineer_may_not_and_is_told_why", "pass"),
         ("test_anyone_may_reject", "pass"),
         ("test_clean_commissioning_is_allowed", "pass"),
         ("test_open_punch_items_are_denied", "pass"),
@@ -83,7 +84,7 @@ def test_the_tests_catch_a_changed_policy(tmp_path: Path) -> None:
     assert all(
         line.startswith(f"{changed}/agento/commissioning/routing_test.rego:") for line in failed
     )
-    assert run.stdout.splitlines()[-2:] == ["PASS: 5/7", "FAIL: 2/7"]
+    assert run.stdout.splitlines()[-2:] == ["PASS: 6/8", "FAIL: 2/8"]
 
 
 def test_each_outcome_is_reported_with_its_file_and_line(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 # Who may resolve a review of a commissioning run: asked by the worker, through the recorded
 # decision step, for every resolution (AgentoPlugin(reviewer_policy="agento/commissioning/reviewers")).
-# Only commissioning engineers may override a routing deny; any reviewer may reject, and so stop
-# a run; nobody reviews their own run (agento enforces that one whatever this policy says).
+# Only commissioning engineers, as the review service verified them, may override a routing deny;
+# any reviewer may reject, and so stop a run; nobody reviews their own run (agento enforces that
+# one whatever this policy says).
 
 package agento.commissioning.reviewers
 
@@ -11,10 +12,16 @@ allow if input.action == "reject"
 
 allow if {
 	input.action == "approve"
+	input.reviewer.verified
 	"commissioning-engineers" in input.reviewer.groups
 }
 
 reason contains sprintf("%s is not a commissioning engineer: only members of commissioning-engineers may override %s", [input.reviewer.subject, input.review.activity]) if {
 	input.action == "approve"
 	not "commissioning-engineers" in input.reviewer.groups
+}
+
+reason contains sprintf("%s's identity is not verified: approve through the review service", [input.reviewer.subject]) if {
+	input.action == "approve"
+	not input.reviewer.verified
 }
