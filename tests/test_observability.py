@@ -301,6 +301,38 @@ def test_without_opentelemetry_tracing_is_silent() -> None:
     assert (run.returncode, run.stdout.strip()) == (0, "quiet"), run.stderr
 
 
+def test_spans_start_only_once_a_tracer_provider_is_set() -> None:
+    # A fresh process: OpenTelemetry installed, no provider yet, so spans would record nothing
+    # and none is started; a provider set later is used from then on.
+    script = (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "from opentelemetry.sdk.trace.export import SimpleSpanProcessor\n"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import "
+        "InMemorySpanExporter\n"
+        "from agento._observability import tracing\n"
+        "asked = []\n"
+        "get_tracer = trace.get_tracer\n"
+        "trace.get_tracer = lambda *a, **k: asked.append(a) or get_tracer(*a, **k)\n"
+        "with tracing.activity_span('before', {}) as extra: extra['y'] = 1\n"
+        "tracing.activity_event('before', {})\n"
+        "assert asked == [], asked\n"
+        "exporter = InMemorySpanExporter()\n"
+        "provider = TracerProvider()\n"
+        "provider.add_span_processor(SimpleSpanProcessor(exporter))\n"
+        "trace.set_tracer_provider(provider)\n"
+        "with tracing.activity_span('after', {}) as extra: extra['y'] = 1\n"
+        "tracing.activity_event('event', {})\n"
+        "spans = exporter.get_finished_spans()\n"
+        "print([(s.name, dict(s.attributes or {})) for s in spans])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[('after', {'y': 1}), ('event', {})]"
+
+
 async def test_a_sink_goes_on_after_a_worker_closed_it() -> None:
     # One plugin (and so one sink) can serve several workers in turn; each stop closes it.
     port = free_port()
