@@ -295,9 +295,7 @@ def test_without_opentelemetry_tracing_is_silent() -> None:
         "tracing.workflow_span('x', {})\n"
         "print('quiet')"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False
-    )
+    run = _python(script)
     assert (run.returncode, run.stdout.strip()) == (0, "quiet"), run.stderr
 
 
@@ -326,11 +324,16 @@ def test_spans_start_only_once_a_tracer_provider_is_set() -> None:
         "spans = exporter.get_finished_spans()\n"
         "print([(s.name, dict(s.attributes or {})) for s in spans])"
     )
-    run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False
-    )
+    run = _python(script)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[('after', {'y': 1}), ('event', {})]"
+
+
+def _python(script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter: tracing's global state starts unset there."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
 
 
 async def test_a_sink_goes_on_after_a_worker_closed_it() -> None:
