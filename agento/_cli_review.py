@@ -104,10 +104,13 @@ def _review_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "review_command", None) == "serve":
         return _cli_serve.run(args)
-    return run_connected(_run(args))
+    # A key that cannot sign is refused before anything is asked of Temporal.
+    key = getattr(args, "signing_key", None)
+    signer = _cli_serve.read_signer(key, args.key_id) if key else None
+    return run_connected(_run(args, signer))
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, signer: ResolutionSigner | None) -> int:
     client = await connect(args)
     if args.command == "setup":
         return await _setup(client)
@@ -115,7 +118,7 @@ async def _run(args: argparse.Namespace) -> int:
         return await _list(client, args.query, as_json=args.json)
     if args.review_command == "show":
         return await _show(client, args.workflow_id, args.review_id, as_json=args.json)
-    return await _resolve(client, args)
+    return await _resolve(client, args, signer)
 
 
 async def _list(client: Client, query: str, *, as_json: bool) -> int:
@@ -174,7 +177,9 @@ async def _show(client: Client, workflow_id: str, review_id: str, *, as_json: bo
     return Exit.OK
 
 
-async def _resolve(client: Client, args: argparse.Namespace) -> int:
+async def _resolve(
+    client: Client, args: argparse.Namespace, signer: ResolutionSigner | None
+) -> int:
     verb = args.review_command
     if verb == "retry":
         review = await _pending(client, args.workflow_id, args.review_id)
@@ -183,12 +188,6 @@ async def _resolve(client: Client, args: argparse.Namespace) -> int:
                 f"review {args.review_id} is {review.reason}, not engine_unavailable: retry asks "
                 "the policy engine again after an outage; approve or reject this one"
             )
-    signer = None
-    if args.signing_key:
-        try:
-            signer = ResolutionSigner.from_file(args.signing_key, key_id=args.key_id)
-        except OSError as e:
-            raise CommandError(f"cannot read --signing-key {args.signing_key}: {e}") from e
     resolving = resolve_review(
         client,
         args.workflow_id,
@@ -202,8 +201,6 @@ async def _resolve(client: Client, args: argparse.Namespace) -> int:
         outcome = await asyncio.wait_for(resolving, args.wait)
     except ReviewRefused as e:
         raise CommandError(f"refused: {e.reason}") from e
-    except ValueError as e:  # a signing key that cannot sign
-        raise CommandError(f"cannot sign with {args.signing_key}: {e}") from e
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise CommandError(await _not_taken(client, args.workflow_id, args.wait)) from None
     except RPCError as e:

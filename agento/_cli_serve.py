@@ -55,6 +55,14 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
     )
 
 
+def read_signer(path: str, key_id: str | None) -> ResolutionSigner:
+    """The ``--signing-key`` signer, or a `CommandError` naming the file and what is wrong."""
+    try:
+        return ResolutionSigner.from_file(path, key_id=key_id)
+    except (OSError, ValueError) as e:
+        raise CommandError(f"cannot read --signing-key {path}: {e}") from e
+
+
 def run(args: argparse.Namespace) -> int:
     return run_connected(_serve(args))
 
@@ -70,10 +78,7 @@ async def _serve(args: argparse.Namespace) -> int:
             "pip install 'agento[service]'"
         ) from e
     auth = _authenticator(args)
-    try:
-        signer = ResolutionSigner.from_file(args.signing_key, key_id=args.key_id)
-    except OSError as e:
-        raise CommandError(f"cannot read --signing-key {args.signing_key}: {e}") from e
+    signer = read_signer(args.signing_key, args.key_id)
     client = await connect(args)
     app = review_app(client, auth=auth, signer=signer, query=args.query, wait_seconds=args.wait)
     print(

@@ -102,6 +102,10 @@ class ResolutionSigner:
     key_id: str
     ttl: timedelta = timedelta(minutes=10)
 
+    def __post_init__(self) -> None:
+        # A key that cannot sign is a configuration error: refuse it now, not at the first approval.
+        algorithm_for(_private_key(self.key))
+
     @classmethod
     def from_file(cls, path: str | Path, *, key_id: str | None = None) -> ResolutionSigner:
         """A signer with the key in ``path``; the key id defaults to the file's stem."""

@@ -22,6 +22,7 @@ from tests.test_cli import agento
 from tests.test_review_authority import paused
 
 ROOT = Path(__file__).parents[1]
+PUBLIC_KEY = ROOT / "examples" / "commissioning" / "keys" / "review-service-demo.pub.pem"
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,7 @@ ROOT = Path(__file__).parents[1]
         (["--proxy-header", "X-User"], "--proxy-header needs --trusted-proxy"),
         (["--proxy-header", "X-User", "--trusted-proxy", "nowhere"], "--trusted-proxy: "),
         (["--dev-user", "a", "--signing-key", "/no/such/key.pem"], "cannot read --signing-key"),
+        (["--dev-user", "a", "--signing-key", str(PUBLIC_KEY)], "not a PEM private key"),
     ],
 )
 def test_a_half_configured_service_is_refused_with_the_fix(
@@ -43,6 +45,17 @@ def test_a_half_configured_service_is_refused_with_the_fix(
     assert run.returncode == 2, run.stderr
     assert message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_an_approval_with_a_key_that_cannot_sign_is_refused_before_temporal_is_asked() -> None:
+    # Nothing listens at the address: the key is refused before any connection is tried.
+    run = agento(
+        "review", "approve", "wf", "r1", "--reviewer", "carol",
+        "--signing-key", str(PUBLIC_KEY), "--address", "127.0.0.1:1",
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert f"cannot read --signing-key {PUBLIC_KEY}: not a PEM private key" in run.stderr
+    assert "connect" not in run.stderr
 
 
 async def test_the_served_api_signs_an_approval_the_worker_accepts(

@@ -228,6 +228,14 @@ async def test_forged_expired_tampered_and_unsigned_resolutions_are_refused_writ
     assert "carol@example.com (sub carol; via test-idp; groups approvers)" in rendered
 
 
+def test_a_signer_refuses_a_key_that_cannot_sign(service_key: tuple[str, str]) -> None:
+    private, public = service_key
+    for key in (public, "not a key"):
+        with pytest.raises(ValueError, match="not a PEM private key"):
+            ResolutionSigner(key=key, key_id="review-service")
+    assert ResolutionSigner(key=private, key_id="review-service").key_id == "review-service"
+
+
 async def test_an_unsigned_resolution_shows_as_unsigned_and_fails_verification(
     agento_time_skipping_env: WorkflowEnvironment, tmp_path: Path, public_key_file: Path
 ) -> None:

@@ -86,38 +86,21 @@ async def test_the_api_authenticates_with_oidc_and_answers_each_refusal_with_its
     alice = idp.token("alice", groups=["approvers"])
     other_private, _ = es256_key_pair()
     now = int(time.time())
+
+    def signed_as_carol(key: str, algorithm: str, kid: str = "idp-1") -> dict[str, str]:
+        """Carol's otherwise valid claims, signed with another key, algorithm or key id."""
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "carol", "exp": now + 60}
+        token = jwt.encode(claims, key, algorithm, headers={"kid": kid})
+        return {"Authorization": f"Bearer {token}"}
+
     unauthenticated = {
         "no token": {},
         "expired": {"Authorization": f"Bearer {idp.token('carol', exp=now - 120)}"},
         "another issuer": {"Authorization": f"Bearer {idp.token('carol', iss='https://evil')}"},
         "another audience": {"Authorization": f"Bearer {idp.token('carol', aud='other')}"},
-        "forged": {
-            "Authorization": "Bearer "
-            + jwt.encode(
-                {"iss": ISSUER, "aud": AUDIENCE, "sub": "carol", "exp": now + 60},
-                other_private,
-                "ES256",
-                headers={"kid": "idp-1"},
-            )
-        },
-        "alg none": {
-            "Authorization": "Bearer "
-            + jwt.encode(
-                {"iss": ISSUER, "aud": AUDIENCE, "sub": "carol", "exp": now + 60},
-                "",
-                "none",
-                headers={"kid": "idp-1"},
-            )
-        },
-        "unknown key": {
-            "Authorization": "Bearer "
-            + jwt.encode(
-                {"iss": ISSUER, "aud": AUDIENCE, "sub": "carol", "exp": now + 60},
-                idp.private,
-                "ES256",
-                headers={"kid": "idp-2"},
-            )
-        },
+        "forged": signed_as_carol(other_private, "ES256"),
+        "alg none": signed_as_carol("", "none"),
+        "unknown key": signed_as_carol(idp.private, "ES256", kid="idp-2"),
     }
     async with http(app) as api:
         for what, headers in unauthenticated.items():
