@@ -25,6 +25,8 @@ class DecisionRequest(pydantic.BaseModel):
     input: dict[str, JsonValue]
     sensitive: tuple[str, ...] = ()
     needed: tuple[str, ...] = ()
+    previous_receipt: str | None = None
+    """The digest of the run's latest decision receipt, which a signed receipt chains to."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ class DecisionSettings:
     """The largest request an activity may be sent: Temporal's default blob size limit. A larger
     one fails the run before anything is asked, where the server would refuse the activity's
     schedule and leave the run retrying its workflow task."""
+
+
+_LATEST_RECEIPT: dict[str, str] = {}
+"""Run id -> digest of its latest receipt, for runs executing on this worker. Rebuilt as a run
+replays (read from the recorded decisions); `forget_receipts` clears it when the run leaves."""
+
+
+def forget_receipts(run_id: str) -> None:
+    _LATEST_RECEIPT.pop(run_id, None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,9 @@ async def ask(
         non_retryable_error_types=["PolicyError"],
     )
     run = workflow.execute_local_activity if settings.local else workflow.execute_activity
+    run_id = workflow.info().run_id
+    # The input is not compared on replay, so histories recorded before receipts replay as they are.
+    request = request.model_copy(update={"previous_receipt": _LATEST_RECEIPT.get(run_id)})
     try:
         decision: Decision = await run(
             DECISION_ACTIVITY,
@@ -71,6 +85,8 @@ async def ask(
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=retry,
         )
+        if decision.receipt is not None:
+            _LATEST_RECEIPT[run_id] = decision.receipt.digest
         return decision
     except (ActivityError, ApplicationError) as e:
         # A local activity's failure arrives unwrapped; a regular activity's inside ActivityError.

@@ -52,13 +52,7 @@ class PolicyBundle:
         """Load a bundle directory or ``.tar.gz``; `BundleError` names what is wrong. With
         ``verification``, its ``.signatures.json`` must verify (OPA's rules), or it is refused."""
         p = Path(path)
-        if p.is_dir():
-            files = bundle_files(p)
-        elif p.is_file():
-            files = _read_tarball(p)
-        else:
-            raise BundleError(f"no bundle at {p}: not a directory or a .tar.gz file")
-        return cls.from_files(files, source=str(p), verification=verification)
+        return cls.from_files(read_bundle(p), source=str(p), verification=verification)
 
     @classmethod
     def from_files(
@@ -115,6 +109,15 @@ class PolicyBundle:
             packages=frozenset(packages),
             signing_key_id=key_id,
         )
+
+
+def read_bundle(path: Path) -> dict[str, bytes]:
+    """A bundle directory's or ``.tar.gz``'s files as they are, signatures included."""
+    if path.is_dir():
+        return bundle_files(path)
+    if path.is_file():
+        return _read_tarball(path)
+    raise BundleError(f"no bundle at {path}: not a directory or a .tar.gz file")
 
 
 def bundle_files(root: Path) -> dict[str, bytes]:

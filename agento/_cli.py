@@ -14,6 +14,7 @@ from agento._declaration import GovernedActivity
 from agento._errors import PolicyError
 from agento._process import leave
 from agento._validator import MisdeclaredActivityError, validate_activities
+from agento.evidence import _cli as _cli_evidence
 from agento.rules import RULES, rules_markdown
 
 
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _cli_policy.add_commands(commands)
     _cli_audit.add_commands(commands)
     _cli_review.add_commands(commands)
+    _cli_evidence.add_commands(commands, _cli_audit.connection_parser())
 
     args = parser.parse_args(argv)
     try:
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.targets)
         if args.command == "policy":
             return _cli_policy.run(args)
+        if args.command == _cli_evidence.COMMAND:
+            return _cli_evidence.run(args)
         return _rules(markdown=args.markdown)
     except (_UsageError, _cli_audit.CommandError, PolicyError) as e:
         print(f"agento: {e}", file=sys.stderr)

@@ -169,7 +169,7 @@ async def _run(args: argparse.Namespace) -> int:
     if args.command == "audit":
         report = await _report(args)
         if args.verify:
-            return _verify(report, _review_keys(args.review_key))
+            return _verify(report, read_review_keys(args.review_key))
         if args.json:
             print(report.model_dump_json(indent=2))
         else:
@@ -231,7 +231,7 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
     return Exit.OK if same == len(results) else Exit.FINDING
 
 
-def _review_keys(specs: list[str]) -> dict[str, VerificationKey]:
+def read_review_keys(specs: list[str]) -> dict[str, VerificationKey]:
     if not specs:
         raise CommandError("--verify needs the public keys to check with: --review-key ID=FILE")
     keys = {}

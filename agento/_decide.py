@@ -6,6 +6,7 @@ Its result, the full `agento.Decision`, is what the workflow history records.
 from __future__ import annotations
 
 from pydantic import JsonValue
+from securesystemslib.signer import Signer
 from temporalio import activity
 
 from agento._asking import DECISION_ACTIVITY, DecisionRequest
@@ -17,12 +18,19 @@ from agento._observability import metrics
 from agento._observability.decision_log import DecisionLog, record
 from agento._observability.tracing import activity_span
 from agento._recording import recorded_input
+from agento.evidence._receipts import ReceiptStatement, sign_receipt
 
 
 class DecisionActivity:
-    def __init__(self, engine: PolicyEngine, decision_log: DecisionLog | None = None) -> None:
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        decision_log: DecisionLog | None = None,
+        receipt_signer: Signer | None = None,
+    ) -> None:
         self.engine = engine
         self.decision_log = decision_log
+        self.receipt_signer = receipt_signer
 
     @activity.defn(name=DECISION_ACTIVITY)
     async def decide(self, request: DecisionRequest) -> Decision:
@@ -58,9 +66,39 @@ class DecisionActivity:
                     "agento.evaluation_ms": decision.evaluation_ms,
                 }
             )
+        if self.receipt_signer is not None:
+            decision = _signed(decision, request, self.receipt_signer)
         if self.decision_log is not None:
             record(self.decision_log, decision, _context(request))
         return decision
+
+
+def _signed(decision: Decision, request: DecisionRequest, signer: Signer) -> Decision:
+    """The decision with its receipt: signed here, before the workflow (and history) sees it."""
+    info = activity.info()
+    context = _context(request)
+    version = context.get("activity_version")
+    name = context.get("activity")
+    recorded = decision.model_dump(mode="json", include={"evaluated_at", "result"})
+    statement = ReceiptStatement(
+        decision_id=decision.decision_id,
+        policy=decision.policy,
+        bundle_revision=decision.bundle_revision,
+        bundle_signing_key_id=decision.bundle_signing_key_id,
+        input_sha256=decision.input_sha256,
+        allow=decision.allow,
+        result=recorded["result"],
+        reasons=decision.reasons,
+        recoverable=decision.recoverable,
+        evaluated_at=recorded["evaluated_at"],
+        workflow_id=info.workflow_id or "",
+        run_id=info.workflow_run_id or "",
+        step_id=info.activity_id,
+        activity=name if isinstance(name, str) else None,
+        activity_version=version if isinstance(version, str) else None,
+        previous=request.previous_receipt,
+    )
+    return decision.model_copy(update={"receipt": sign_receipt(statement, signer)})
 
 
 def _context(request: DecisionRequest) -> dict[str, JsonValue]:

@@ -20,6 +20,7 @@ from pydantic import JsonValue
 from agento._declaration import PolicyInput
 from agento._errors import PolicyError
 from agento._postures import Idempotency, PolicyClass
+from agento.evidence._receipts import DecisionReceipt
 
 RESERVED_KEY = "agento"
 """The input document's key for agento's own metadata; request fields sit beside it."""
@@ -81,6 +82,9 @@ class Decision(pydantic.BaseModel):
     nondeterministic: tuple[str, ...] = ()
     """Built-ins the policy may call whose answers can change between evaluations
     (``http.send``, ...): replay reports the decision as not reproducible rather than compare."""
+    receipt: DecisionReceipt | None = None
+    """The deciding worker's signature over this decision, chained to the run's previous
+    receipt; ``None`` when the worker was given no receipt signer (and in older histories)."""
 
 
 def policy_input(request: PolicyInput, context: DecisionContext) -> dict[str, JsonValue]:

@@ -18,7 +18,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from agento._asking import DecisionSettings
+from agento._asking import DecisionSettings, forget_receipts
 from agento._declaration import PolicyInput, declaration_of
 from agento._errors import GovernanceError
 from agento._execution import (
@@ -83,6 +83,7 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
         reviews = ReviewBoard(self.review_settings, settings)
         state = RunState(settings=settings, generation=generation, reviews=reviews)
         RUNS[run_id] = state
+        forget_receipts(run_id)  # a run replayed after eviction chains from its first decision
 
         def pending() -> list[PendingReview]:
             return list(state.reviews.pending.values())
@@ -99,6 +100,7 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
             raise
         finally:
             RUNS.pop(run_id, None)
+            forget_receipts(run_id)
 
 
 class _GrantingOutbound(WorkflowOutboundInterceptor):

@@ -12,6 +12,7 @@ from typing import Any
 
 import temporalio.converter
 import temporalio.plugin
+from securesystemslib.signer import Signer
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig, WorkflowRunner
@@ -44,6 +45,8 @@ _PASSTHROUGH = (
     "opentelemetry",
     "jwt",
     "cryptography",
+    "rfc8785",
+    "securesystemslib",
 )
 
 
@@ -92,6 +95,10 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
             (asked with the review, the reviewer's identity and the action, through the same
             recorded step as activity decisions). Without it, anyone but the run's requester
             may. The requester may never review their own run.
+        receipt_signer: Signs every decision the worker makes (a receipt recorded with it,
+            chained to the run's previous one: docs/audit.md, evidence packs). A
+            securesystemslib ``Signer``: `agento.evidence.signer_from_file` for a PEM file, or
+            its HSM and cloud KMS signers.
     """
 
     def __init__(
@@ -106,11 +113,12 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         max_request_bytes: int = 2 * 1024 * 1024,
         review_keys: ReviewKeys | None = None,
         reviewer_policy: str | None = None,
+        receipt_signer: Signer | None = None,
     ) -> None:
         registered = as_temporal_activities(*activities)
         self._decision_activity = None
         if engine is not None:
-            self._decision_activity = DecisionActivity(engine, decision_log).decide
+            self._decision_activity = DecisionActivity(engine, decision_log, receipt_signer).decide
             registered.append(self._decision_activity)
         self.decision_log = decision_log
         settings = DecisionSettings(
@@ -131,6 +139,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         self.decide_locally = decide_locally
         self.reviewer_policy = reviewer_policy
         self.review_keys = review_keys
+        self.receipt_signer = receipt_signer
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
