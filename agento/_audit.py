@@ -457,7 +457,7 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
         why = f" ({o.reason}{f' at #{e.opened_by_event}' if e.opened_by_event else ''})"
         asked = f" requested by {o.requester}" if o.requester else ""
         return (
-            f"{o.review_id}{why if o.reason else ''} {verdict} by {_who(o)}{asked}: "
+            f"{o.review_id}{why if o.reason else ''} {verdict} by {who(o)}{asked}: "
             f"{o.comment or '(no comment)'}{_proof(o, e.principal)}"
         )
     if isinstance(e, ReviewAttemptRefused):
@@ -480,7 +480,7 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
     return f"{e.status} {_short(e.result) if e.status == 'completed' else e.failure or ''}".rstrip()
 
 
-def _who(o: ReviewOutcome) -> str:
+def who(o: ReviewOutcome) -> str:
     """The reviewer, with what vouched for them: ``lee@x.com (sub lee, via https://idp;
     groups commissioning-engineers)``."""
     i = o.identity

@@ -67,15 +67,30 @@ class DecisionActivity:
                 }
             )
         if self.receipt_signer is not None:
-            decision = _signed(decision, request, self.receipt_signer)
+            info = activity.info()
+            decision = signed(
+                decision,
+                request,
+                self.receipt_signer,
+                workflow_id=info.workflow_id or "",
+                run_id=info.workflow_run_id or "",
+                step_id=info.activity_id,
+            )
         if self.decision_log is not None:
             record(self.decision_log, decision, _context(request))
         return decision
 
 
-def _signed(decision: Decision, request: DecisionRequest, signer: Signer) -> Decision:
+def signed(
+    decision: Decision,
+    request: DecisionRequest,
+    signer: Signer,
+    *,
+    workflow_id: str,
+    run_id: str,
+    step_id: str,
+) -> Decision:
     """The decision with its receipt: signed here, before the workflow (and history) sees it."""
-    info = activity.info()
     context = _context(request)
     version = context.get("activity_version")
     name = context.get("activity")
@@ -91,9 +106,9 @@ def _signed(decision: Decision, request: DecisionRequest, signer: Signer) -> Dec
         reasons=decision.reasons,
         recoverable=decision.recoverable,
         evaluated_at=recorded["evaluated_at"],
-        workflow_id=info.workflow_id or "",
-        run_id=info.workflow_run_id or "",
-        step_id=info.activity_id,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        step_id=step_id,
         activity=name if isinstance(name, str) else None,
         activity_version=version if isinstance(version, str) else None,
         previous=request.previous_receipt,

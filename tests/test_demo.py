@@ -46,5 +46,13 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
         "requested by ana: PI-104 label fitted on site"
     ) in out
     assert "[signed, key review-service-demo]" in out
-    assert "1 of 1 resolutions signed and verified" in steps[-2]
-    assert steps[-1] == "dev server stopped"
+    assert "1 of 1 resolutions signed and verified" in steps[-5]
+    run_2 = steps[-4].split("`")[1].removeprefix("agento evidence export ")
+    assert run_2.startswith("commissioning-bess-9-")
+    assert steps[-4].startswith(f"`agento evidence export {run_2}`: .agento/demo/{run_2}")
+    assert steps[-3] == "dev server stopped"
+    assert steps[-2].startswith("`agento evidence verify --key ")
+    assert steps[-2].endswith(": verified"), "the pack verifies with the server gone"
+    page = steps[-1].removeprefix("the pack as a page for auditors (open it in a browser): ")
+    assert page == f".agento/demo/{run_2}.agento-evidence.zip.html"
+    assert "Verified: the signature" in (ROOT / page).read_text()

@@ -71,6 +71,13 @@ def add_commands(
     )
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
+    show = actions.add_parser(
+        "show", help="verify a pack and write it as one HTML page an auditor opens in a browser"
+    )
+    show.add_argument("pack", metavar="PACK")
+    show.add_argument("--key", action="append", required=True, metavar="FILE", help="as verify's")
+    show.add_argument("--output", "-o", metavar="FILE", help="where (default: PACK.html)")
+
 
 def run(args: argparse.Namespace) -> int:
     from agento._cli_audit import CommandError
@@ -78,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.evidence_command == "verify":
             return _verify(args)
+        if args.evidence_command == "show":
+            return _show(args)
         return _export(args)
     except ValueError as e:  # an unreadable pack or key (PackError is one)
         raise CommandError(str(e)) from e
@@ -98,6 +107,20 @@ def _verify(args: argparse.Namespace) -> int:
             f"evidence pack of {verdict.workflow_id} run {verdict.run_id}: "
             + ("verified" if verdict.ok else "FAILED")
         )
+    return Exit.OK if verdict.ok else Exit.FINDING
+
+
+def _show(args: argparse.Namespace) -> int:
+    from agento._cli_audit import Exit
+    from agento.evidence._html import render
+    from agento.evidence._keys import public_key_from_file
+    from agento.evidence._verify import verify_evidence
+
+    pack = Path(args.pack)
+    verdict = verify_evidence(pack, keys=[public_key_from_file(k) for k in args.key])
+    page = Path(args.output or pack.with_name(pack.name + ".html"))
+    page.write_text(render(pack, verdict))
+    print(page)
     return Exit.OK if verdict.ok else Exit.FINDING
 
 

@@ -35,6 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
+from agento.evidence import signer_from_file
 from agento.testing import server_binary
 from examples.commissioning.activities import ACTIVITIES
 from examples.commissioning.procore_standin import procore_standin
@@ -56,6 +57,12 @@ REVIEW_KEY = "review-service-demo"
 """The review service signs resolutions with this demo key; workers trust only its public half."""
 REVIEW_PUBLIC_KEY = KEYS / f"{REVIEW_KEY}.pub.pem"
 REVIEWERS = "agento/commissioning/reviewers"
+RECEIPTS_KEY = KEYS / "receipts-demo.pem"
+"""Workers sign every decision's receipt with this demo key (Ed25519); a deployment gives them
+its own, from a file or an HSM / KMS signer."""
+EVIDENCE_KEY = KEYS / "evidence-demo.pem"
+"""The exporter signs evidence packs' manifests with this demo key; auditors hold its public
+half."""
 STATE = ROOT / ".agento" / "demo"
 TASK_QUEUE = "commissioning"
 ISSUER = "https://idp.demo.invalid"
@@ -87,6 +94,7 @@ async def temporal() -> AsyncIterator[tuple[Client, str]]:
             )
         },
         reviewer_policy=REVIEWERS,
+        receipt_signer=signer_from_file(RECEIPTS_KEY),
     )
     if address := os.environ.get("TEMPORAL_ADDRESS"):
         namespace = os.environ.get("TEMPORAL_NAMESPACE", "default")
@@ -190,6 +198,38 @@ async def main() -> None:
                 key,
             )
             step(f"`agento audit --verify --review-key {key}`: {verified.splitlines()[-1]}")
+            pack = await asyncio.to_thread(export_evidence, paused.id, address, key)
+        verify_evidence(pack)  # the server is gone: the pack alone proves the run
+
+
+def export_evidence(workflow_id: str, address: str, review_key: str) -> Path:
+    """Export run 2's evidence pack while its history is on the server."""
+    pack = STATE / f"{workflow_id}.agento-evidence.zip"
+    started = time.perf_counter()
+    agento_cli(
+        "evidence", "export", workflow_id, "--address", address, "--output", str(pack),
+        "--signing-key", str(EVIDENCE_KEY.relative_to(ROOT)),
+        "--bundle", str(POLICY.relative_to(ROOT)),
+        "--receipt-key", str(RECEIPTS_KEY.with_suffix(".pub.pem").relative_to(ROOT)),
+        "--review-key", review_key,
+    )  # fmt: skip
+    exported = time.perf_counter() - started
+    step(
+        f"`agento evidence export {workflow_id}`: {pack.relative_to(ROOT)} "
+        f"({pack.stat().st_size / 1024:.0f} KiB, {exported:.1f} s)"
+    )
+    return pack
+
+
+def verify_evidence(pack: Path) -> None:
+    """Verify the pack offline, and write its page for auditors."""
+    public = str(EVIDENCE_KEY.with_suffix(".pub.pem").relative_to(ROOT))
+    started = time.perf_counter()
+    verdict = agento_cli("evidence", "verify", str(pack), "--key", public)
+    took, last = time.perf_counter() - started, verdict.splitlines()[-1]
+    step(f"`agento evidence verify --key {public}` (no server, {took:.1f} s): {last}")
+    page = agento_cli("evidence", "show", str(pack), "--key", public).strip()
+    step(f"the pack as a page for auditors (open it in a browser): {Path(page).relative_to(ROOT)}")
 
 
 class StandInIssuer:
