@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pytest
 from securesystemslib.signer import CryptoSigner
 from temporalio.client import WorkflowHistory
@@ -317,3 +318,18 @@ def _public_pem(signer: CryptoSigner) -> bytes:
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
+
+
+def test_the_predicate_follows_its_documented_schema(exported: Exported) -> None:
+    schema = json.loads((ROOT / "docs" / "evidence-pack-schema.json").read_text())
+    assert schema == PackPredicate.model_json_schema(), (
+        "docs/evidence-pack-schema.json is out of date: run `python -c 'import json; from "
+        "agento.evidence._pack import PackPredicate as P; "
+        "print(json.dumps(P.model_json_schema(), indent=2))'`"
+    )
+    envelope = json.loads(_members(exported.pack)[MANIFEST])
+    assert envelope["payloadType"] == "application/vnd.in-toto+json"
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["_type"] == "https://in-toto.io/Statement/v1"
+    assert statement["predicateType"] == "https://agento.dev/evidence-pack/v1"
+    jsonschema.validate(statement["predicate"], schema)

@@ -41,9 +41,11 @@ class PackError(ValueError):
 
 
 class PackPredicate(pydantic.BaseModel):
-    """What the manifest says about the run (the Statement's predicate)."""
+    """The predicate of an agento evidence pack's in-toto Statement
+    (https://agento.dev/evidence-pack/v1): the run the pack holds and where its parts are. The
+    Statement's subjects are the pack's members, each with its SHA-256."""
 
-    model_config = pydantic.ConfigDict(frozen=True)
+    model_config = pydantic.ConfigDict(frozen=True, title="agento evidence pack predicate v1")
 
     workflow_id: str
     run_id: str
