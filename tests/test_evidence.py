@@ -4,6 +4,7 @@ which every tampering below must fail with a message naming what broke."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -16,18 +17,21 @@ from pathlib import Path
 import jsonschema
 import pytest
 from securesystemslib.signer import CryptoSigner
-from temporalio.client import WorkflowHistory
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from agento._audit import audit_report
 from agento._bundle import read_bundle
 from agento.evidence import (
     DecisionReceipt,
+    DirectorySink,
+    EvidenceExport,
     EvidenceVerification,
+    export_closed_runs,
     verify_evidence,
     write_evidence,
 )
-from agento.evidence._pack import AUDIT, HISTORY, MANIFEST, RECEIPTS, PackPredicate, write_pack
+from agento.evidence._pack import AUDIT, HISTORY, MANIFEST, RECEIPTS, PackPredicate, seal
 from agento.testing import assert_replays
 from examples.commissioning.workflows import CommissioningWorkflow
 from tests.support.commissioning_run import POLICY, approved_run, plugin
@@ -38,6 +42,7 @@ BEFORE_RECEIPTS = ROOT / "tests" / "support" / "histories" / "commissioning-bess
 
 @dataclass
 class Exported:
+    client: Client
     pack: Path
     history: WorkflowHistory
     other: WorkflowHistory
@@ -63,7 +68,7 @@ async def exported(
         receipt_keys=[receipt_signer.public_key],
         review_keys=worker_plugin.review_keys,
     )
-    return Exported(pack, history, other, manifest_signer, receipt_signer)
+    return Exported(agento_dev_server.client, pack, history, other, manifest_signer, receipt_signer)
 
 
 def _failures(v: EvidenceVerification) -> list[str]:
@@ -96,7 +101,7 @@ def _tampered(
                 archive.writestr(name, content)
         return out
     payload = json.loads(base64.b64decode(json.loads(manifest)["payload"]))
-    write_pack(out, members, PackPredicate.model_validate(payload["predicate"]), resign)
+    out.write_bytes(seal(members, PackPredicate.model_validate(payload["predicate"]), resign))
     return out
 
 
@@ -333,3 +338,32 @@ def test_the_predicate_follows_its_documented_schema(exported: Exported) -> None
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
     assert statement["predicateType"] == "https://agento.dev/evidence-pack/v1"
     jsonschema.validate(statement["predicate"], schema)
+
+
+async def test_closed_runs_are_exported_into_a_directory_once_each(
+    exported: Exported, tmp_path: Path
+) -> None:
+    export = EvidenceExport(
+        signer=exported.manifest_signer,
+        bundles=(POLICY,),
+        receipt_keys=(exported.receipt_signer.public_key,),
+        review_keys=plugin().review_keys,
+    )
+    sink = DirectorySink(tmp_path / "packs")
+    ids = (exported.history.workflow_id, exported.other.workflow_id)
+    query = " OR ".join(f"WorkflowId = '{i}'" for i in ids)
+    written: list[str] = []
+    for _ in range(100):  # visibility lists a closed run a moment after it closed
+        written += await export_closed_runs(exported.client, export, sink, query=query)
+        if len(written) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(written) == sorted(
+        f"{h.workflow_id}.{_run_id(h)}.agento-evidence.zip"
+        for h in (exported.history, exported.other)
+    )
+    for name in written:
+        v = verify_evidence(sink.directory / name, keys=[exported.manifest_signer.public_key])
+        assert v.ok, _failures(v)
+    assert await export_closed_runs(exported.client, export, sink, query=query) == []
+    assert not list(sink.directory.glob("*.partial"))

@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agento.evidence._export import export_evidence, write_evidence
+    from agento.evidence._export import evidence_pack, export_evidence, write_evidence
     from agento.evidence._keys import public_key_from_file, signer_from_file
     from agento.evidence._pack import PackError
     from agento.evidence._receipts import (
@@ -19,6 +19,13 @@ if TYPE_CHECKING:
         ReceiptInvalid,
         ReceiptStatement,
         verify_receipt,
+    )
+    from agento.evidence._sink import (
+        DirectorySink,
+        EvidenceExport,
+        EvidenceSink,
+        export_closed_runs,
+        watch_closed_runs,
     )
     from agento.evidence._verify import Check, EvidenceVerification, verify_evidence
 
@@ -31,6 +38,12 @@ _WHERE = {
     "signer_from_file": "_keys",
     "export_evidence": "_export",
     "write_evidence": "_export",
+    "evidence_pack": "_export",
+    "DirectorySink": "_sink",
+    "EvidenceExport": "_sink",
+    "EvidenceSink": "_sink",
+    "export_closed_runs": "_sink",
+    "watch_closed_runs": "_sink",
     "PackError": "_pack",
     "Check": "_verify",
     "EvidenceVerification": "_verify",
@@ -40,15 +53,21 @@ _WHERE = {
 __all__ = [
     "Check",
     "DecisionReceipt",
+    "DirectorySink",
+    "EvidenceExport",
+    "EvidenceSink",
     "EvidenceVerification",
     "PackError",
     "ReceiptInvalid",
     "ReceiptStatement",
+    "evidence_pack",
+    "export_closed_runs",
     "export_evidence",
     "public_key_from_file",
     "signer_from_file",
     "verify_evidence",
     "verify_receipt",
+    "watch_closed_runs",
     "write_evidence",
 ]
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agento.evidence._sink import EvidenceExport
 
 COMMAND = "evidence"
 
@@ -19,23 +23,14 @@ def add_commands(
     )
     actions = evidence.add_subparsers(dest="evidence_command", required=True)
 
-    export = actions.add_parser(
-        "export",
-        parents=[connection],
-        help="write a run's evidence pack: history, receipts, resolutions, keys, bundles, report",
-    )
-    export.add_argument("workflow_id", metavar="WORKFLOW_ID")
-    export.add_argument("--run-id", help="a specific run (default: the latest)")
-    export.add_argument(
-        "--output", "-o", metavar="FILE", help="where (default: WORKFLOW_ID.agento-evidence.zip)"
-    )
-    export.add_argument(
+    signing = argparse.ArgumentParser(add_help=False)
+    signing.add_argument(
         "--signing-key",
         required=True,
         metavar="FILE",
         help="PEM private key the manifest is signed with",
     )
-    export.add_argument(
+    signing.add_argument(
         "--bundle",
         action="append",
         default=[],
@@ -43,20 +38,43 @@ def add_commands(
         metavar="PATH",
         help="the bundle of a revision that decided (repeatable; others are left out)",
     )
-    export.add_argument(
+    signing.add_argument(
         "--receipt-key",
         action="append",
         default=[],
         metavar="FILE",
         help="public key (PEM) the workers sign receipts with (repeatable)",
     )
-    export.add_argument(
+    signing.add_argument(
         "--review-key",
         action="append",
         default=[],
         metavar="KEY_ID=FILE",
         help="a review service's public key (PEM), by the key id it signs with (repeatable)",
     )
+
+    export = actions.add_parser(
+        "export",
+        parents=[connection, signing],
+        help="write a run's evidence pack: history, receipts, resolutions, keys, bundles, report",
+    )
+    export.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    export.add_argument("--run-id", help="a specific run (default: the latest)")
+    export.add_argument(
+        "--output", "-o", metavar="FILE", help="where (default: WORKFLOW_ID.agento-evidence.zip)"
+    )
+
+    watch = actions.add_parser(
+        "watch",
+        parents=[connection, signing],
+        help="export every closed run's pack into a directory, once each, as runs close",
+    )
+    watch.add_argument("--directory", required=True, metavar="DIR", help="where packs go")
+    watch.add_argument("--query", default="", help="visibility query narrowing the runs")
+    watch.add_argument(
+        "--interval", type=float, default=30.0, metavar="SECONDS", help="between sweeps (30)"
+    )
+    watch.add_argument("--once", action="store_true", help="one sweep, then exit (for cron)")
 
     verify = actions.add_parser(
         "verify", help="verify a pack offline: signature, digests, receipts, reviews, replay"
@@ -87,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             return _verify(args)
         if args.evidence_command == "show":
             return _show(args)
+        if args.evidence_command == "watch":
+            return _watch(args)
         return _export(args)
     except ValueError as e:  # an unreadable pack or key (PackError is one)
         raise CommandError(str(e)) from e
@@ -125,29 +145,59 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agento._cli_audit import Exit, connect, read_review_keys, run_connected
+    from agento._cli_audit import Exit, connect, run_connected
     from agento.evidence._export import export_evidence
-    from agento.evidence._keys import public_key_from_file, signer_from_file
 
-    signer = signer_from_file(args.signing_key)
-    receipt_keys = [public_key_from_file(k) for k in args.receipt_key]
-    reviews = read_review_keys(args.review_key) if args.review_key else None
+    export = _configured(args)
     output = Path(args.output or f"{args.workflow_id}.agento-evidence.zip")
 
-    async def export() -> int:
-        client = await connect(args)
+    async def run() -> int:
         path = await export_evidence(
-            client,
+            await connect(args),
             args.workflow_id,
             output,
-            signer=signer,
-            bundles=args.bundle,
-            receipt_keys=receipt_keys,
-            review_keys=reviews,
+            signer=export.signer,
+            bundles=export.bundles,
+            receipt_keys=export.receipt_keys,
+            review_keys=export.review_keys,
             run_id=args.run_id,
         )
         print(f"wrote {path} ({path.stat().st_size} bytes)", file=sys.stderr)
         print(path)
         return Exit.OK
 
-    return run_connected(export())
+    return run_connected(run())
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agento._cli_audit import Exit, connect, run_connected
+    from agento.evidence._sink import DirectorySink, export_closed_runs
+
+    export, sink = _configured(args), DirectorySink(Path(args.directory))
+
+    async def run() -> int:
+        client = await connect(args)
+        while True:
+            for name in await export_closed_runs(client, export, sink, query=args.query):
+                print(sink.directory / name, flush=True)
+            if args.once:
+                return Exit.OK
+            await asyncio.sleep(args.interval)
+
+    return run_connected(run())
+
+
+def _configured(args: argparse.Namespace) -> EvidenceExport:
+    """The signing and content options, read (a bad key is one line, exit 2)."""
+    from agento._cli_audit import read_review_keys
+    from agento.evidence._keys import public_key_from_file, signer_from_file
+    from agento.evidence._sink import EvidenceExport
+
+    return EvidenceExport(
+        signer=signer_from_file(args.signing_key),
+        bundles=tuple(args.bundle),
+        receipt_keys=tuple(public_key_from_file(k) for k in args.receipt_key),
+        review_keys=read_review_keys(args.review_key) if args.review_key else None,
+    )

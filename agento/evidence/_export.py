@@ -25,7 +25,8 @@ from agento.evidence._pack import (
     RECEIPTS,
     RESOLUTIONS,
     PackPredicate,
-    write_pack,
+    seal,
+    write_atomically,
 )
 
 
@@ -40,7 +41,7 @@ async def export_evidence(
     review_keys: ReviewKeys | None = None,
     run_id: str | None = None,
 ) -> Path:
-    """Fetch a run's history and write its evidence pack to ``path`` (`write_evidence`)."""
+    """Fetch a run's history and write its evidence pack to ``path`` (`evidence_pack`)."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     return write_evidence(
         history,
@@ -61,7 +62,25 @@ def write_evidence(
     receipt_keys: Iterable[Key],
     review_keys: ReviewKeys | None = None,
 ) -> Path:
-    """Write the evidence pack of ``history`` to ``path``: the history as Temporal exports it,
+    """Write the evidence pack of ``history`` to ``path`` (`evidence_pack`); never a partial
+    file under that name."""
+    target = Path(path)
+    pack = evidence_pack(
+        history, signer=signer, bundles=bundles, receipt_keys=receipt_keys, review_keys=review_keys
+    )
+    write_atomically(target, pack)
+    return target
+
+
+def evidence_pack(
+    history: WorkflowHistory,
+    *,
+    signer: Signer,
+    bundles: Iterable[str | os.PathLike[str]],
+    receipt_keys: Iterable[Key],
+    review_keys: ReviewKeys | None = None,
+) -> bytes:
+    """The evidence pack of ``history``: the history as Temporal exports it,
     its decision receipts, its resolutions, the public keys they verify with, the source files of
     every bundle revision that decided, and the audit report, under a manifest signed by
     ``signer``.
@@ -111,9 +130,7 @@ def write_evidence(
         receipt_keys=tuple(sorted(used)),
         review_keys=tuple(sorted(review_keys or {})),
     )
-    target = Path(path)
-    write_pack(target, members, predicate, signer)
-    return target
+    return seal(members, predicate, signer)
 
 
 def _resolutions(report: AuditReport) -> list[object]:

@@ -62,11 +62,8 @@ def member_digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def write_pack(
-    path: Path, members: Mapping[str, bytes], predicate: PackPredicate, signer: Signer
-) -> None:
-    """Write the members and the signed manifest listing them, atomically (a partial pack is
-    never left under ``path``)."""
+def seal(members: Mapping[str, bytes], predicate: PackPredicate, signer: Signer) -> bytes:
+    """The pack: the members, and the manifest listing them, signed by ``signer``."""
     statement: dict[str, JsonValue] = {
         "_type": STATEMENT_TYPE,
         "subject": [
@@ -83,8 +80,13 @@ def write_pack(
         archive.writestr(MANIFEST, json.dumps(envelope.to_dict(), indent=1))
         for name, content in sorted(members.items()):
             archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` so that a partial file is never left under that name."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(buffer.getvalue())
+    partial.write_bytes(content)
     partial.replace(path)
 
 
