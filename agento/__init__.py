@@ -62,6 +62,12 @@ if TYPE_CHECKING:
     from agento._signing import BundleVerification, VerificationKey
     from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
     from agento._visibility import ensure_search_attributes
+    from agento.evidence import (
+        DecisionReceipt,
+        EvidenceVerification,
+        export_evidence,
+        verify_evidence,
+    )
 
 __all__ = [
     "ActivityDeclaration",
@@ -75,7 +81,9 @@ __all__ = [
     "Decision",
     "DecisionContext",
     "DecisionLog",
+    "DecisionReceipt",
     "EmbeddedEngine",
+    "EvidenceVerification",
     "FileDecisionLog",
     "GovernanceError",
     "GovernanceFailure",
@@ -119,6 +127,7 @@ __all__ = [
     "declaration_of",
     "ensure_search_attributes",
     "execute_activity",
+    "export_evidence",
     "governance_failure",
     "impact",
     "pending_reviews",
@@ -129,6 +138,7 @@ __all__ = [
     "sign_resolution",
     "start_activity",
     "validate_activities",
+    "verify_evidence",
     "verify_resolution",
 ]
 
@@ -199,6 +209,10 @@ _HOMES = {
     "check_activities": "agento._validator",
     "validate_activities": "agento._validator",
     "ensure_search_attributes": "agento._visibility",
+    "DecisionReceipt": "agento.evidence",
+    "EvidenceVerification": "agento.evidence",
+    "export_evidence": "agento.evidence",
+    "verify_evidence": "agento.evidence",
 }
 
 
