@@ -3,38 +3,17 @@ opened from the file with no server: the verification at the top, then the run's
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
+from playwright.async_api import Browser, expect
 
+from tests.support.browser import browser as browser  # skips this module without Chromium
 from tests.test_evidence import Exported, _public_pem, _tampered
 from tests.test_evidence import exported as exported  # the module's fixture: one exported run
 
 ROOT = Path(__file__).parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("the browser tests need Debian's chromium: .ci/run installs it")
-    pytest.skip(
-        "browser tests skipped: install Debian's chromium (apt-get install -y chromium) to run "
-        "them; .ci/run does",
-        allow_module_level=True,
-    )
-
-from playwright.async_api import Browser, async_playwright, expect  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        await launched.close()
 
 
 def _show(pack: Path, key: Path) -> tuple[int, Path]:

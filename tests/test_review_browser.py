@@ -5,8 +5,6 @@ comment and see the run complete; a reviewer without authority sees the policy's
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -15,37 +13,18 @@ from typing import Any
 
 import pytest
 import uvicorn
+from playwright.async_api import Browser, Page, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from agento import EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento.review import JwtAuth, review_app
 from agento.testing import governed_client
+from tests.support.browser import browser as browser  # skips this module without Chromium
 from tests.support.governed import POLICY_BUNDLE, governed_worker
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
 from tests.test_execution import pending_reviews
 from tests.test_review_authority import paused
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-if CHROMIUM is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("the browser tests need Debian's chromium: .ci/run installs it")
-    pytest.skip(
-        "browser tests skipped: install Debian's chromium (apt-get install -y chromium) to run "
-        "them; .ci/run does",
-        allow_module_level=True,
-    )
-
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
