@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from agento._audit import audit_report
 from agento._bundle import read_bundle
+from agento._errors import PolicyError
 from agento.evidence import (
     DecisionReceipt,
     DirectorySink,
@@ -367,3 +368,62 @@ async def test_closed_runs_are_exported_into_a_directory_once_each(
         assert v.ok, _failures(v)
     assert await export_closed_runs(exported.client, export, sink, query=query) == []
     assert not list(sink.directory.glob("*.partial"))
+
+
+def test_pinned_keys_replace_the_packs_own(exported: Exported) -> None:
+    manifest = [exported.manifest_signer.public_key]
+    pinned = verify_evidence(
+        exported.pack,
+        keys=manifest,
+        receipt_keys=[exported.receipt_signer.public_key],
+        review_keys=plugin().review_keys,
+    )
+    assert pinned.ok, _failures(pinned)
+    stranger = CryptoSigner.generate_ed25519().public_key
+    failures = _failures(verify_evidence(exported.pack, keys=manifest, receipt_keys=[stranger]))
+    key_id = exported.receipt_signer.public_key.keyid
+    receipts = [f for f in failures if f.startswith("receipts:")]
+    assert len(receipts) == 2, failures
+    assert all(
+        f"is signed by key {key_id}, which is not among the receipt keys" in f for f in receipts
+    )
+    reviews = _failures(verify_evidence(exported.pack, keys=manifest, review_keys={}))
+    assert any(
+        f.startswith("resolutions: resolution of agento-3-generate_and_route_report-review-1")
+        for f in reviews
+    ), reviews
+    assert any(f.startswith("side_effects: activity generate_and_route_report") for f in reviews)
+
+
+def test_export_refuses_what_it_could_not_prove_and_writes_nothing(
+    exported: Exported, tmp_path: Path
+) -> None:
+    target = tmp_path / "refused.zip"
+    with pytest.raises(PolicyError, match=r"decided by bundle revision\(s\) sha256:.*--bundle"):
+        write_evidence(
+            exported.history,
+            target,
+            signer=exported.manifest_signer,
+            bundles=[],
+            receipt_keys=[exported.receipt_signer.public_key],
+        )
+    with pytest.raises(PolicyError, match=r"whose public half was not given.*--receipt-key"):
+        write_evidence(
+            exported.history, target, signer=exported.manifest_signer, bundles=[POLICY],
+            receipt_keys=[],
+        )  # fmt: skip
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_export_reports_a_bad_key_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-key.pem"
+    bad.write_text("hello")
+    run = subprocess.run(
+        [sys.executable, "-m", "agento", "evidence", "export", "wf", "--signing-key", str(bad),
+         "--bundle", str(POLICY), "--address", "127.0.0.1:1"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"agento: cannot use {bad} as an evidence signing key")
+    assert len(run.stderr.splitlines()) == 1

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from agento.evidence._sink import EvidenceExport
+    from agento.evidence._verify import EvidenceVerification
 
 COMMAND = "evidence"
 
@@ -87,6 +88,7 @@ def add_commands(
         metavar="FILE",
         help="public key (PEM) the manifest must be signed with (repeatable: any one of them)",
     )
+    _pinning(verify)
     verify.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
     show = actions.add_parser(
@@ -94,7 +96,23 @@ def add_commands(
     )
     show.add_argument("pack", metavar="PACK")
     show.add_argument("--key", action="append", required=True, metavar="FILE", help="as verify's")
+    _pinning(show)
     show.add_argument("--output", "-o", metavar="FILE", help="where (default: PACK.html)")
+
+
+def _pinning(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--receipt-key",
+        action="append",
+        metavar="FILE",
+        help="trust only this receipt key (PEM), not the pack's (repeatable)",
+    )
+    parser.add_argument(
+        "--review-key",
+        action="append",
+        metavar="KEY_ID=FILE",
+        help="trust only this review service key (PEM), not the pack's (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,10 +132,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from agento._cli_audit import Exit
-    from agento.evidence._keys import public_key_from_file
-    from agento.evidence._verify import verify_evidence
 
-    verdict = verify_evidence(args.pack, keys=[public_key_from_file(k) for k in args.key])
+    verdict = _verified(args, Path(args.pack))
     if args.json:
         print(verdict.model_dump_json(indent=2))
     else:
@@ -130,14 +146,27 @@ def _verify(args: argparse.Namespace) -> int:
     return Exit.OK if verdict.ok else Exit.FINDING
 
 
-def _show(args: argparse.Namespace) -> int:
-    from agento._cli_audit import Exit
-    from agento.evidence._html import render
+def _verified(args: argparse.Namespace, pack: Path) -> EvidenceVerification:
+    from agento._cli_audit import read_review_keys
     from agento.evidence._keys import public_key_from_file
     from agento.evidence._verify import verify_evidence
 
+    return verify_evidence(
+        pack,
+        keys=[public_key_from_file(k) for k in args.key],
+        receipt_keys=[public_key_from_file(k) for k in args.receipt_key]
+        if args.receipt_key
+        else None,
+        review_keys=read_review_keys(args.review_key) if args.review_key else None,
+    )
+
+
+def _show(args: argparse.Namespace) -> int:
+    from agento._cli_audit import Exit
+    from agento.evidence._html import render
+
     pack = Path(args.pack)
-    verdict = verify_evidence(pack, keys=[public_key_from_file(k) for k in args.key])
+    verdict = _verified(args, pack)
     page = Path(args.output or pack.with_name(pack.name + ".html"))
     page.write_text(render(pack, verdict))
     print(page)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,7 @@ from agento._decision import Decision
 from agento._errors import BundleError, PolicyError
 from agento._postures import PolicyClass
 from agento._replay import replay_decisions
+from agento._resolution import ReviewKeys
 from agento._signing import VerificationKey
 from agento.evidence._pack import (
     AUDIT,
@@ -88,12 +90,21 @@ class _Found:
         return any(c.check == check and c.status == "failed" for c in self.checks)
 
 
-def verify_evidence(path: str | os.PathLike[str], *, keys: Iterable[Key]) -> EvidenceVerification:
+def verify_evidence(
+    path: str | os.PathLike[str],
+    *,
+    keys: Iterable[Key],
+    receipt_keys: Iterable[Key] | None = None,
+    review_keys: ReviewKeys | None = None,
+) -> EvidenceVerification:
     """Check the pack at ``path``: the manifest's signature by one of ``keys``, every member's
     digest, the receipt chain against the history's decisions, every resolution's signature,
     that each side effect followed an allow or a verified override, and every decision
     re-evaluated against the pack's bundle of its revision. Raises `PackError` for a file that
-    is not an evidence pack at all."""
+    is not an evidence pack at all.
+
+    Receipts and resolutions verify with the keys the pack lists, which the manifest's signer
+    vouches for; ``receipt_keys`` and ``review_keys`` pin the ones to trust instead."""
     target = Path(path)
     envelope, files = read_pack(target)
     found = _Found()
@@ -116,7 +127,10 @@ def verify_evidence(path: str | os.PathLike[str], *, keys: Iterable[Key]) -> Evi
             pack=str(target), workflow_id=None, run_id=None, checks=found.checks
         )
     found.add("manifest", "ok", f"DSSE envelope signed by {', '.join(envelope.signatures)}")
-    _check_contents(statement.get("subject", []), files, predicate, found)
+    pinned = _Pinned(
+        None if receipt_keys is None else {k.keyid: k for k in receipt_keys}, review_keys
+    )
+    _check_contents(statement.get("subject", []), files, predicate, pinned, found)
     return EvidenceVerification(
         pack=str(target),
         workflow_id=predicate.workflow_id,
@@ -125,10 +139,19 @@ def verify_evidence(path: str | os.PathLike[str], *, keys: Iterable[Key]) -> Evi
     )
 
 
+@dataclass(frozen=True)
+class _Pinned:
+    """Keys the auditor trusts out of band; ``None``: the pack's own."""
+
+    receipt_keys: dict[str, Key] | None
+    review_keys: ReviewKeys | None
+
+
 def _check_contents(
     subjects: list[dict[str, JsonValue]],
     files: dict[str, bytes],
     predicate: PackPredicate,
+    pinned: _Pinned,
     found: _Found,
 ) -> None:
     """Everything after the signature; each check trusts only what the ones before it proved."""
@@ -138,8 +161,8 @@ def _check_contents(
     report = _history(files, predicate, found)
     if report is None:
         return
-    receipts = _receipts(report, files, predicate, found)
-    verified_reviews = _resolutions(report, files, found)
+    receipts = _receipts(report, files, predicate, pinned.receipt_keys, found)
+    verified_reviews = _resolutions(report, files, pinned.review_keys, found)
     _side_effects(report, receipts, verified_reviews, found)
     _replay(report, files, predicate, found)
 
@@ -195,14 +218,22 @@ def _history(
 
 
 def _receipts(
-    report: AuditReport, files: dict[str, bytes], predicate: PackPredicate, found: _Found
+    report: AuditReport,
+    files: dict[str, bytes],
+    predicate: PackPredicate,
+    pinned: dict[str, Key] | None,
+    found: _Found,
 ) -> dict[str, DecisionRecorded]:
     """Check every decision's receipt and the chain; the decisions whose receipts verify."""
     try:
-        keys = {
-            key_id: Key.from_dict(key_id, dict(value))
-            for key_id, value in json.loads(files[KEYS])["receipt_keys"].items()
-        }
+        keys = (
+            pinned
+            if pinned is not None
+            else {
+                key_id: Key.from_dict(key_id, dict(value))
+                for key_id, value in json.loads(files[KEYS])["receipt_keys"].items()
+            }
+        )
         listed = [DecisionReceipt.model_validate(r["receipt"]) for r in json.loads(files[RECEIPTS])]
     except (KeyError, ValueError, TypeError) as e:
         found.add("receipts", "failed", f"{KEYS} or {RECEIPTS} cannot be read: {e}")
@@ -290,13 +321,19 @@ def _differences(
     return [field for field, value in expected.items() if getattr(s, field) != value]
 
 
-def _resolutions(report: AuditReport, files: dict[str, bytes], found: _Found) -> set[str]:
+def _resolutions(
+    report: AuditReport, files: dict[str, bytes], pinned: ReviewKeys | None, found: _Found
+) -> set[str]:
     """Check the resolutions' signatures; the review ids of the verified ones."""
     try:
-        keys = {
-            key_id: VerificationKey(value["key"], value["algorithm"])
-            for key_id, value in json.loads(files[KEYS])["review_keys"].items()
-        }
+        keys = (
+            pinned
+            if pinned is not None
+            else {
+                key_id: VerificationKey(value["key"], value["algorithm"])
+                for key_id, value in json.loads(files[KEYS])["review_keys"].items()
+            }
+        )
         listed = json.loads(files[RESOLUTIONS])
     except (KeyError, ValueError, TypeError) as e:
         found.add("resolutions", "failed", f"{KEYS} or {RESOLUTIONS} cannot be read: {e}")
