@@ -32,10 +32,20 @@ from agento.evidence import (
     verify_evidence,
     write_evidence,
 )
-from agento.evidence._pack import AUDIT, HISTORY, MANIFEST, RECEIPTS, PackPredicate, seal
+from agento.evidence._pack import (
+    AUDIT,
+    HISTORY,
+    MANIFEST,
+    RECEIPTS,
+    TIMESTAMP,
+    PackPredicate,
+    seal,
+)
+from agento.evidence._timestamp import TimestampError
 from agento.testing import assert_replays
 from examples.commissioning.workflows import CommissioningWorkflow
 from tests.support.commissioning_run import POLICY, approved_run, plugin
+from tests.support.tsa import Authority, serving
 
 ROOT = Path(__file__).parents[1]
 BEFORE_RECEIPTS = ROOT / "tests" / "support" / "histories" / "commissioning-bess-9-123c78.json"
@@ -427,3 +437,55 @@ def test_cli_export_reports_a_bad_key_in_one_line(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stderr.startswith(f"agento: cannot use {bad} as an evidence signing key")
     assert len(run.stderr.splitlines()) == 1
+
+
+def test_a_timestamped_pack_verifies_against_the_authoritys_root(
+    exported: Exported, tmp_path: Path
+) -> None:
+    authority, stranger = Authority.create(), Authority.create()
+    with serving(authority) as url:
+        pack = write_evidence(
+            exported.history,
+            tmp_path / "timestamped.zip",
+            signer=exported.manifest_signer,
+            bundles=[POLICY],
+            receipt_keys=[exported.receipt_signer.public_key],
+            review_keys=plugin().review_keys,
+            tsa_url=url,
+        )
+    keys = [exported.manifest_signer.public_key]
+    checked = verify_evidence(pack, keys=keys, tsa_roots=[authority.root])
+    assert checked.ok, _failures(checked)
+    [stamp] = [c for c in checked.checks if c.check == "timestamp"]
+    assert stamp.message.startswith("the manifest existed at 20")
+    unchecked = verify_evidence(pack, keys=keys)
+    assert [c.status for c in unchecked.checks if c.check == "timestamp"] == ["unchecked"]
+    [refused] = _failures(verify_evidence(pack, keys=keys, tsa_roots=[stranger.root]))
+    assert refused.startswith(
+        "timestamp: manifest.dsse.json.tsr: the timestamp does not verify: Error while "
+        "verifying certificates"
+    ), refused
+    # Another pack's timestamp does not vouch for this manifest.
+    other = _members(exported.pack) | {"manifest.dsse.json.tsr": _members(pack)[TIMESTAMP]}
+    swapped = tmp_path / "swapped.zip"
+    with zipfile.ZipFile(swapped, "w") as archive:
+        for name, content in other.items():
+            archive.writestr(name, content)
+    assert _failures(verify_evidence(swapped, keys=keys, tsa_roots=[authority.root])) == [
+        "timestamp: manifest.dsse.json.tsr: the timestamp does not verify: Mismatch between "
+        "messages"
+    ]
+    untimed = _failures(verify_evidence(exported.pack, keys=keys, tsa_roots=[authority.root]))
+    assert untimed == ["timestamp: the pack has no timestamp (manifest.dsse.json.tsr)"]
+
+
+def test_an_authority_that_gives_no_timestamp_fails_the_export(
+    exported: Exported, tmp_path: Path
+) -> None:
+    with pytest.raises(TimestampError, match=r"the timestamp authority at http://127.0.0.1:1/"):
+        write_evidence(
+            exported.history, tmp_path / "p.zip", signer=exported.manifest_signer,
+            bundles=[POLICY], receipt_keys=[exported.receipt_signer.public_key],
+            tsa_url="http://127.0.0.1:1/",
+        )  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

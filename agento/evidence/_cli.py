@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from agento.evidence._sink import EvidenceExport
     from agento.evidence._verify import EvidenceVerification
 
@@ -52,6 +54,10 @@ def add_commands(
         default=[],
         metavar="KEY_ID=FILE",
         help="a review service's public key (PEM), by the key id it signs with (repeatable)",
+    )
+
+    signing.add_argument(
+        "--tsa-url", metavar="URL", help="an RFC 3161 timestamp authority to timestamp the manifest"
     )
 
     export = actions.add_parser(
@@ -113,6 +119,12 @@ def _pinning(parser: argparse.ArgumentParser) -> None:
         metavar="KEY_ID=FILE",
         help="trust only this review service key (PEM), not the pack's (repeatable)",
     )
+    parser.add_argument(
+        "--tsa-cert",
+        action="append",
+        metavar="FILE",
+        help="a timestamp authority's root certificate (PEM): the pack must be timestamped",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,7 +170,17 @@ def _verified(args: argparse.Namespace, pack: Path) -> EvidenceVerification:
         if args.receipt_key
         else None,
         review_keys=read_review_keys(args.review_key) if args.review_key else None,
+        tsa_roots=[_certificate(c) for c in args.tsa_cert] if args.tsa_cert else None,
     )
+
+
+def _certificate(path: str) -> x509.Certificate:
+    from cryptography import x509
+
+    try:
+        return x509.load_pem_x509_certificate(Path(path).read_bytes())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {path} as a PEM certificate: {e}") from e
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -190,6 +212,7 @@ def _export(args: argparse.Namespace) -> int:
             receipt_keys=export.receipt_keys,
             review_keys=export.review_keys,
             run_id=args.run_id,
+            tsa_url=export.tsa_url,
         )
         print(f"wrote {path} ({path.stat().st_size} bytes)", file=sys.stderr)
         print(path)
@@ -229,4 +252,5 @@ def _configured(args: argparse.Namespace) -> EvidenceExport:
         bundles=tuple(args.bundle),
         receipt_keys=tuple(public_key_from_file(k) for k in args.receipt_key),
         review_keys=read_review_keys(args.review_key) if args.review_key else None,
+        tsa_url=args.tsa_url,
     )

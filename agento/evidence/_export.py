@@ -40,6 +40,7 @@ async def export_evidence(
     receipt_keys: Iterable[Key],
     review_keys: ReviewKeys | None = None,
     run_id: str | None = None,
+    tsa_url: str | None = None,
 ) -> Path:
     """Fetch a run's history and write its evidence pack to ``path`` (`evidence_pack`)."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
@@ -50,6 +51,7 @@ async def export_evidence(
         bundles=bundles,
         receipt_keys=receipt_keys,
         review_keys=review_keys,
+        tsa_url=tsa_url,
     )
 
 
@@ -61,12 +63,18 @@ def write_evidence(
     bundles: Iterable[str | os.PathLike[str]],
     receipt_keys: Iterable[Key],
     review_keys: ReviewKeys | None = None,
+    tsa_url: str | None = None,
 ) -> Path:
     """Write the evidence pack of ``history`` to ``path`` (`evidence_pack`); never a partial
     file under that name."""
     target = Path(path)
     pack = evidence_pack(
-        history, signer=signer, bundles=bundles, receipt_keys=receipt_keys, review_keys=review_keys
+        history,
+        signer=signer,
+        bundles=bundles,
+        receipt_keys=receipt_keys,
+        review_keys=review_keys,
+        tsa_url=tsa_url,
     )
     write_atomically(target, pack)
     return target
@@ -79,6 +87,7 @@ def evidence_pack(
     bundles: Iterable[str | os.PathLike[str]],
     receipt_keys: Iterable[Key],
     review_keys: ReviewKeys | None = None,
+    tsa_url: str | None = None,
 ) -> bytes:
     """The evidence pack of ``history``: the history as Temporal exports it,
     its decision receipts, its resolutions, the public keys they verify with, the source files of
@@ -87,7 +96,9 @@ def evidence_pack(
 
     ``bundles`` are bundle directories or ``.tar.gz`` files; those of revisions that made no
     decision in the run are left out. Raises `agento.PolicyError` naming what is missing: a
-    deciding revision among no ``bundles``, a receipt key among no ``receipt_keys``.
+    deciding revision among no ``bundles``, a receipt key among no ``receipt_keys``. With
+    ``tsa_url``, the manifest is timestamped by that RFC 3161 authority (`TimestampError` when
+    it gives none).
     """
     report = audit_report(history)
     signed = [(e, r) for e in report.decisions if (r := e.decision.receipt) is not None]
@@ -130,7 +141,7 @@ def evidence_pack(
         receipt_keys=tuple(sorted(used)),
         review_keys=tuple(sorted(review_keys or {})),
     )
-    return seal(members, predicate, signer)
+    return seal(members, predicate, signer, tsa_url=tsa_url)
 
 
 def _resolutions(report: AuditReport) -> list[object]:

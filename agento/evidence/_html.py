@@ -41,7 +41,7 @@ li.review { border-color: #2c6fbb; } li.activity { border-color: #888; }
 
 def render(pack: Path, verification: EvidenceVerification) -> str:
     """The page: what was verified, then the run, entry by entry, from the pack's audit report."""
-    _, files = read_pack(pack)
+    files = read_pack(pack).members
     try:
         report: AuditReport | None = AuditReport.model_validate_json(files[AUDIT])
     except (KeyError, ValueError):

@@ -13,6 +13,7 @@ import io
 import json
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -23,6 +24,9 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.signer import Signer
 
 MANIFEST: Final = "manifest.dsse.json"
+TIMESTAMP: Final = "manifest.dsse.json.tsr"
+"""An RFC 3161 timestamp over the manifest's bytes, when a timestamp authority was named; it
+covers the manifest, so the manifest cannot list it."""
 HISTORY: Final = "history.json"
 RECEIPTS: Final = "receipts.json"
 RESOLUTIONS: Final = "resolutions.json"
@@ -62,8 +66,15 @@ def member_digest(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def seal(members: Mapping[str, bytes], predicate: PackPredicate, signer: Signer) -> bytes:
-    """The pack: the members, and the manifest listing them, signed by ``signer``."""
+def seal(
+    members: Mapping[str, bytes],
+    predicate: PackPredicate,
+    signer: Signer,
+    *,
+    tsa_url: str | None = None,
+) -> bytes:
+    """The pack: the members, and the manifest listing them, signed by ``signer`` (and
+    timestamped by the authority at ``tsa_url``)."""
     statement: dict[str, JsonValue] = {
         "_type": STATEMENT_TYPE,
         "subject": [
@@ -75,9 +86,14 @@ def seal(members: Mapping[str, bytes], predicate: PackPredicate, signer: Signer)
     }
     envelope = Envelope(json.dumps(statement, indent=1).encode(), PAYLOAD_TYPE, {})
     envelope.sign(signer)
+    manifest = json.dumps(envelope.to_dict(), indent=1).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(MANIFEST, json.dumps(envelope.to_dict(), indent=1))
+        archive.writestr(MANIFEST, manifest)
+        if tsa_url is not None:
+            from agento.evidence._timestamp import timestamp  # only when asked for
+
+            archive.writestr(TIMESTAMP, timestamp(manifest, tsa_url))
         for name, content in sorted(members.items()):
             archive.writestr(name, content)
     return buffer.getvalue()
@@ -90,8 +106,19 @@ def write_atomically(path: Path, content: bytes) -> None:
     partial.replace(path)
 
 
-def read_pack(path: Path) -> tuple[Envelope, dict[str, bytes]]:
-    """The manifest's envelope and every other member, unverified."""
+@dataclass(frozen=True)
+class Pack:
+    """A pack as read, nothing verified yet."""
+
+    envelope: Envelope
+    manifest: bytes
+    """The manifest's bytes, which a timestamp covers."""
+    timestamp: bytes | None
+    members: dict[str, bytes]
+    """Every other member."""
+
+
+def read_pack(path: Path) -> Pack:
     try:
         with zipfile.ZipFile(path) as archive:
             files = {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
@@ -104,4 +131,4 @@ def read_pack(path: Path) -> tuple[Envelope, dict[str, bytes]]:
         envelope = Envelope.from_dict(json.loads(raw))
     except (ValueError, KeyError, TypeError) as e:
         raise PackError(f"{path}: {MANIFEST} is not a DSSE envelope: {e}") from e
-    return envelope, files
+    return Pack(envelope, raw, files.pop(TIMESTAMP, None), files)

@@ -55,6 +55,8 @@ class EvidenceExport:
     """Bundle directories or ``.tar.gz`` files: every revision that decides the runs."""
     receipt_keys: tuple[Key, ...]
     review_keys: ReviewKeys | None = None
+    tsa_url: str | None = None
+    """An RFC 3161 timestamp authority that timestamps every pack's manifest."""
 
 
 def pack_name(workflow_id: str, run_id: str) -> str:
@@ -83,6 +85,7 @@ async def export_closed_runs(
             bundles=export.bundles,
             receipt_keys=export.receipt_keys,
             review_keys=export.review_keys,
+            tsa_url=export.tsa_url,
         )
         await asyncio.to_thread(sink.put, name, pack)
         written.append(name)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import pydantic
+from cryptography import x509
 from pydantic import JsonValue
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import Key
@@ -40,6 +41,8 @@ from agento.evidence._pack import (
     RECEIPTS,
     RESOLUTIONS,
     STATEMENT_TYPE,
+    TIMESTAMP,
+    Pack,
     PackError,
     PackPredicate,
     member_digest,
@@ -56,7 +59,14 @@ class Check(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(frozen=True)
 
     check: Literal[
-        "manifest", "members", "history", "receipts", "resolutions", "side_effects", "replay"
+        "manifest",
+        "timestamp",
+        "members",
+        "history",
+        "receipts",
+        "resolutions",
+        "side_effects",
+        "replay",
     ]
     status: Status
     message: str
@@ -96,6 +106,7 @@ def verify_evidence(
     keys: Iterable[Key],
     receipt_keys: Iterable[Key] | None = None,
     review_keys: ReviewKeys | None = None,
+    tsa_roots: Iterable[x509.Certificate] | None = None,
 ) -> EvidenceVerification:
     """Check the pack at ``path``: the manifest's signature by one of ``keys``, every member's
     digest, the receipt chain against the history's decisions, every resolution's signature,
@@ -104,9 +115,12 @@ def verify_evidence(
     is not an evidence pack at all.
 
     Receipts and resolutions verify with the keys the pack lists, which the manifest's signer
-    vouches for; ``receipt_keys`` and ``review_keys`` pin the ones to trust instead."""
+    vouches for; ``receipt_keys`` and ``review_keys`` pin the ones to trust instead. With
+    ``tsa_roots`` (the timestamp authorities' root certificates), the pack must carry an RFC 3161
+    timestamp over its manifest that verifies with one of them."""
     target = Path(path)
-    envelope, files = read_pack(target)
+    pack = read_pack(target)
+    envelope, files = pack.envelope, pack.members
     found = _Found()
     trusted = list(keys)
     try:
@@ -127,6 +141,7 @@ def verify_evidence(
             pack=str(target), workflow_id=None, run_id=None, checks=found.checks
         )
     found.add("manifest", "ok", f"DSSE envelope signed by {', '.join(envelope.signatures)}")
+    _timestamp(pack, None if tsa_roots is None else list(tsa_roots), found)
     pinned = _Pinned(
         None if receipt_keys is None else {k.keyid: k for k in receipt_keys}, review_keys
     )
@@ -137,6 +152,24 @@ def verify_evidence(
         run_id=predicate.run_id,
         checks=found.checks,
     )
+
+
+def _timestamp(pack: Pack, roots: list[x509.Certificate] | None, found: _Found) -> None:
+    if pack.timestamp is None:
+        if roots is not None:
+            found.add("timestamp", "failed", f"the pack has no timestamp ({TIMESTAMP})")
+        return
+    if roots is None:
+        found.add("timestamp", "unchecked", "the pack is timestamped: give the TSA's root to check")
+        return
+    from agento.evidence._timestamp import TimestampError, verify_timestamp
+
+    try:
+        at = verify_timestamp(pack.timestamp, pack.manifest, roots)
+    except TimestampError as e:
+        found.add("timestamp", "failed", f"{TIMESTAMP}: {e}")
+        return
+    found.add("timestamp", "ok", f"the manifest existed at {at.isoformat()} (RFC 3161)")
 
 
 @dataclass(frozen=True)
