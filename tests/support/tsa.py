@@ -112,9 +112,9 @@ class Authority:
             }
         )
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed})
-        return tsp.TimeStampResp(
-            {"status": {"status": "granted"}, "time_stamp_token": token}
-        ).dump()
+        granted = {"status": {"status": "granted"}, "time_stamp_token": token}
+        response: bytes = tsp.TimeStampResp(granted).dump()
+        return response
 
 
 @contextmanager
