@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         export_closed_runs,
         watch_closed_runs,
     )
+    from agento.evidence._timestamp import TimestampError
     from agento.evidence._verify import Check, EvidenceVerification, verify_evidence
 
 _WHERE = {
@@ -45,6 +46,7 @@ _WHERE = {
     "export_closed_runs": "_sink",
     "watch_closed_runs": "_sink",
     "PackError": "_pack",
+    "TimestampError": "_timestamp",
     "Check": "_verify",
     "EvidenceVerification": "_verify",
     "verify_evidence": "_verify",
@@ -60,6 +62,7 @@ __all__ = [
     "PackError",
     "ReceiptInvalid",
     "ReceiptStatement",
+    "TimestampError",
     "evidence_pack",
     "export_closed_runs",
     "export_evidence",
