@@ -5,8 +5,9 @@ Its result, the full `agento.Decision`, is what the workflow history records.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import JsonValue
-from securesystemslib.signer import Signer
 from temporalio import activity
 
 from agento._asking import DECISION_ACTIVITY, DecisionRequest
@@ -19,6 +20,9 @@ from agento._observability.decision_log import DecisionLog, record
 from agento._observability.tracing import activity_span
 from agento._recording import recorded_input
 from agento.evidence._receipts import ReceiptStatement, sign_receipt
+
+if TYPE_CHECKING:  # a type only: importing securesystemslib's signers takes ~0.4 s
+    from securesystemslib.signer import Signer
 
 
 class DecisionActivity:

@@ -8,11 +8,10 @@ import dataclasses
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import temporalio.converter
 import temporalio.plugin
-from securesystemslib.signer import Signer
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.worker import WorkerConfig, WorkflowRunner
@@ -33,6 +32,9 @@ from agento._resolution import ReviewKeys
 from agento._review import ReviewSettings
 from agento._validator import validate_activities
 from agento._visibility import missing_search_attributes
+
+if TYPE_CHECKING:  # a type only: importing securesystemslib's signers takes ~0.4 s
+    from securesystemslib.signer import Signer
 
 # Deterministic libraries workflow code reaches through agento; shared, not re-imported per run.
 _PASSTHROUGH = (

@@ -33,3 +33,7 @@ def main() -> None:
         f"{receipt * 1000:.3f} ms signed (Ed25519): +{(receipt - plain) * 1000:.3f} ms, "
         f"{receipt / plain:.2f}x"
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
-"""``agento evidence export | verify | show``. Building the parser imports nothing heavy; each
-command imports what it runs when it runs."""
+"""``agento evidence export | watch | verify | show``. Building the parser imports nothing
+heavy; each command imports what it runs when it runs."""
 
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ def add_commands(
         metavar="KEY_ID=FILE",
         help="a review service's public key (PEM), by the key id it signs with (repeatable)",
     )
-
     signing.add_argument(
         "--tsa-url", metavar="URL", help="an RFC 3161 timestamp authority to timestamp the manifest"
     )

@@ -33,8 +33,8 @@ pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; white-space: pre-wr
 table.checks td { padding: .15rem .6rem; vertical-align: top; }
 ol.timeline { list-style: none; padding: 0; }
 ol.timeline > li { border-left: 4px solid #bbb; margin: .6rem 0; padding: .3rem .8rem; }
-li.allow { border-color: #2e8b57; } li.deny { border-color: #c0392b; }
-li.review { border-color: #2c6fbb; } li.activity { border-color: #888; }
+ol.timeline > li.allow { border-color: #2e8b57; } ol.timeline > li.deny { border-color: #c0392b; }
+ol.timeline > li.review { border-color: #2c6fbb; }
 .meta { color: #666; font-size: 13px; }
 """
 

@@ -8,12 +8,14 @@ same bytes on every platform and in every language an auditor's verifier is writ
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import pydantic
 import rfc8785
 from pydantic import JsonValue
-from securesystemslib.exceptions import UnverifiedSignatureError
-from securesystemslib.signer import Key, Signature, Signer
+
+if TYPE_CHECKING:  # securesystemslib's signer package takes ~0.4 s to import: only to verify
+    from securesystemslib.signer import Key, Signer
 
 RECEIPT_TYPE = "https://agento.dev/decision-receipt/v1"
 
@@ -80,6 +82,9 @@ def sign_receipt(statement: ReceiptStatement, signer: Signer) -> DecisionReceipt
 
 def verify_receipt(receipt: DecisionReceipt, keys: dict[str, Key]) -> None:
     """Raise `ReceiptInvalid` unless ``receipt`` is signed by one of ``keys`` (by key id)."""
+    from securesystemslib.exceptions import UnverifiedSignatureError
+    from securesystemslib.signer import Signature
+
     key = keys.get(receipt.key_id)
     if key is None:
         raise ReceiptInvalid(

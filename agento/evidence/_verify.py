@@ -426,8 +426,8 @@ def _side_effects(
         found.add(
             "side_effects",
             "ok",
-            f"{count} side-effecting activities, each after an allow receipt or a verified "
-            "override",
+            f"side-effecting or ungoverned activities: {count}, each after an allow receipt "
+            "or a verified override",
         )
 
 
