@@ -119,20 +119,24 @@ async def call_tool(
             reasons=list(e.reasons),
             decision_id=e.decision_id,
         )
-    except (ReviewRejected, ReviewTimedOut) as e:
+    except ReviewRejected as e:
         if _attempted(e):
             raise
-        rejected = isinstance(e, ReviewRejected)
         return _answer(
-            status="rejected" if rejected else "review_timed_out",
+            status="rejected",
             tool=contract.name,
-            detail=(
-                f"a reviewer ({e.reviewer}) rejected this call; it did not run"
-                if rejected
-                else "no reviewer answered in time; it did not run"
-            ),
+            detail=f"a reviewer ({e.reviewer}) rejected this call; it did not run",
             review_id=e.review_id,
-            comment=e.comment if rejected else None,
+            comment=e.comment,
+        )
+    except ReviewTimedOut as e:
+        if _attempted(e):
+            raise
+        return _answer(
+            status="review_timed_out",
+            tool=contract.name,
+            detail="no reviewer answered in time; it did not run",
+            review_id=e.review_id,
         )
     return _text(result)
 
