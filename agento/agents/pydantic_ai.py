@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic_ai import FunctionToolset, RunContext, Tool
 from pydantic_ai.agent.abstract import AbstractAgent
-from pydantic_ai.messages import ModelRequest
 from pydantic_ai.durable_exec.temporal import TemporalDurability
 from pydantic_ai.durable_exec.temporal._durability import worker_registrations
+from pydantic_ai.messages import ModelRequest
 from temporalio.common import RetryPolicy
 
 from agento._decision import AgentCall
@@ -92,9 +92,7 @@ def framework_activities(agent: AbstractAgent[Any, Any]) -> list[Callable[..., A
     return activities
 
 
-def _who_asked(
-    context: RunContext[Any], contract: ToolContract, options: ToolOptions
-) -> AgentCall:
+def _who_asked(context: RunContext[Any], contract: ToolContract, options: ToolOptions) -> AgentCall:
     agent = context.agent
     return who_asked(
         framework=FRAMEWORK,

@@ -19,9 +19,9 @@ import time
 import uuid
 from pathlib import Path
 
+from agents import set_tracing_disabled
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from agents import set_tracing_disabled
 from temporalio.client import Client, WorkflowHandle
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.testing import WorkflowEnvironment
