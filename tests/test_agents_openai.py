@@ -3,6 +3,7 @@ example's scripted model (offline): the model chooses the call, agento decides w
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 from pydantic import JsonValue
-from temporalio.client import Client, WorkflowHandle
+from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+from temporalio.api.failure.v1 import Failure
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -20,6 +23,7 @@ import agento
 from agento import Decision, EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento._audit import DecisionRecorded, audit_report, render
 from agento.agents.openai import MODEL_ACTIVITIES, governed_tool
+from agento.agents.pydantic_ai import framework_activities
 from agento.testing import governance_violations
 from examples.agent_refunds.activities import ACTIVITIES, LEDGER, Refund, issue_refund
 from examples.agent_refunds.model import MODEL_ID, ScriptedModels
@@ -31,6 +35,8 @@ from examples.agent_refunds.workflows import (
     StaffRefund,
 )
 from tests.support.keys import es256_key_pair
+from tests.support.raw_pydantic_tool import RawPydanticTool, raw_pydantic
+from tests.support.raw_tools import RawOpenAITool
 from tests.test_execution import pending_reviews
 
 POLICY = "examples/agent_refunds/policy"
@@ -302,3 +308,50 @@ def test_the_tool_schema_is_the_requests() -> None:
     assert tool.description.startswith("Refund an order to the customer's card.")
     assert set(tool.params_json_schema["properties"]) == {"order_id", "amount", "reason"}
     assert tool.params_json_schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("framework", ["openai-agents", "pydantic-ai"])
+async def test_a_governed_activity_through_a_frameworks_raw_tool_wrapper_never_runs(
+    agento_dev_server: WorkflowEnvironment, framework: str
+) -> None:
+    own: Any = (
+        OpenAIAgentsPlugin(model_provider=ScriptedModels())
+        if framework == "openai-agents"
+        else PydanticAIPlugin()
+    )
+    ungoverned = (
+        MODEL_ACTIVITIES if framework == "openai-agents" else framework_activities(raw_pydantic)
+    )
+    client = Client(
+        agento_dev_server.client.service_client,
+        plugins=[own, agento.AgentoPlugin(engine=EmbeddedEngine(POLICY), ungoverned=ungoverned)],
+    )
+    workflow_type = RawOpenAITool if framework == "openai-agents" else RawPydanticTool
+    queue = f"raw-{uuid.uuid4()}"
+    raw_call = plan(["issue_refund", {"key": "k-1", "request": refund(40, "A-1002")[1]}])
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[workflow_type],
+        activities=agento.as_temporal_activities(*ACTIVITIES),
+    ):
+        handle = await client.start_workflow(
+            workflow_type.run, raw_call, id=f"raw-{uuid.uuid4()}", task_queue=queue
+        )
+        refusal = await refused_activity(handle)
+        if (await handle.describe()).status is WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("the test saw the refusal")  # a framework retrying its task
+    expected = "agento-bypass" if framework == "openai-agents" else "agento-raw-tool"
+    assert refusal.application_failure_info.type == expected, refusal
+    assert LEDGER == []
+
+
+async def refused_activity(handle: WorkflowHandle[Any, Any]) -> Failure:
+    """The failure of the first activity that failed in ``handle``'s run."""
+    for _ in range(200):
+        async for event in handle.fetch_history_events():
+            if event.HasField("activity_task_failed_event_attributes"):
+                failure = event.activity_task_failed_event_attributes.failure
+                return failure.cause if failure.HasField("cause") else failure
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no activity of {handle.id} failed")
