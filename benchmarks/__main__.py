@@ -1,7 +1,8 @@
-from benchmarks import audit_tools, decisions, execution, mypy_plugin, validator
+from benchmarks import agents, audit_tools, decisions, execution, mypy_plugin, validator
 
 validator.main()
 decisions.main()
 execution.main()
 audit_tools.main()
+agents.main()
 mypy_plugin.main()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -355,3 +357,15 @@ async def refused_activity(handle: WorkflowHandle[Any, Any]) -> Failure:
                 return failure.cause if failure.HasField("cause") else failure
         await asyncio.sleep(0.1)
     raise AssertionError(f"no activity of {handle.id} failed")
+
+
+def test_importing_agento_loads_no_agent_framework() -> None:
+    probe = (
+        "import sys, agento, agento.agents; agento.execute_activity; agento.AgentoPlugin; "
+        "frameworks = {'agents', 'openai', 'pydantic_ai'}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & frameworks))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
