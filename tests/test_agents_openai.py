@@ -36,10 +36,12 @@ from examples.agent_refunds.workflows import (
     RefundDesk,
     StaffRefund,
 )
-from tests.support.keys import es256_key_pair
 from tests.support.raw_pydantic_tool import RawPydanticTool, raw_pydantic
 from tests.support.raw_tools import RawOpenAITool
 from tests.test_execution import pending_reviews
+from tests.test_review_authority import service_key, signer
+
+__all__ = ["service_key", "signer"]  # fixtures this module uses
 
 POLICY = "examples/agent_refunds/policy"
 LOOKUP = ["lookup_order", {"order_id": "A-1001"}]
@@ -57,16 +59,6 @@ def agento_context(decision: Decision) -> dict[str, JsonValue]:
     context = decision.input["agento"]
     assert isinstance(context, dict)
     return context
-
-
-@pytest.fixture(scope="module")
-def service_key() -> tuple[str, str]:
-    return es256_key_pair()
-
-
-@pytest.fixture
-def signer(service_key: tuple[str, str]) -> ResolutionSigner:
-    return ResolutionSigner(key=service_key[0], key_id="review-service")
 
 
 @pytest.fixture

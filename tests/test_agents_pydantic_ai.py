@@ -27,10 +27,9 @@ from tests.test_agents_openai import (
     empty_ledger,
     plan,
     refund,
-    service_key,
-    signer,
 )
 from tests.test_execution import pending_reviews
+from tests.test_review_authority import service_key, signer
 
 __all__ = ["empty_ledger", "service_key", "signer"]  # fixtures this module uses
 
