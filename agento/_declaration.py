@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +32,6 @@ from typing import (
 import pydantic
 import temporalio.activity
 import temporalio.exceptions
-import temporalio.workflow
 
 from agento._postures import Idempotency, PolicyClass
 from agento.rules import RAW_TOOL, Parameter, ParameterKind
@@ -142,7 +142,8 @@ def _refuse_raw_call(d: ActivityDeclaration) -> None:
     """Refuse a call that is not Temporal running this very activity: from workflow code, or
     from inside another activity (an agent framework's tool wrapper, which would let a model
     run it with no decision). Outside Temporal (a unit test) it is a plain function."""
-    if temporalio.workflow.in_workflow():
+    workflow = sys.modules.get("temporalio.workflow")  # not imported: not in a workflow
+    if workflow is not None and workflow.in_workflow():
         where = "a direct call from workflow code"
     elif (
         temporalio.activity.in_activity()
