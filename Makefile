@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The packaged Temporal binaries (temporal, temporal-test-server) live in $(BIN).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck pytest bench faults clean
+.PHONY: demo demo-agent test lint typecheck pytest bench faults clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("agento needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(BIN)/python -m examples.commissioning
+
+# An agent's tool calls governed: a scripted model (offline), a deny, a signed approval, the audit.
+demo-agent: $(VENV)/.installed
+	$(BIN)/python -m examples.agent_refunds
 
 test: lint typecheck pytest
 

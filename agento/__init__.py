@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from agento._audit import AuditReport, audit_report
     from agento._bundle import PolicyBundle
     from agento._bundle_service import BundleService, BundleStatus, ServedBundleEngine
-    from agento._decision import Decision, DecisionContext, policy_input
+    from agento._decision import AgentCall, Decision, DecisionContext, policy_input
     from agento._declaration import (
         ActivityDeclaration,
         AnyActivity,
@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivityDeclaration",
+    "AgentCall",
     "AgentoPlugin",
     "AnyActivity",
     "AuditReport",
@@ -189,6 +190,7 @@ _HOMES = {
     "ServedBundleEngine": "agento._bundle_service",
     "BundleVerification": "agento._signing",
     "VerificationKey": "agento._signing",
+    "AgentCall": "agento._decision",
     "Decision": "agento._decision",
     "DecisionContext": "agento._decision",
     "policy_input": "agento._decision",

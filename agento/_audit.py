@@ -20,7 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
 from agento._asking import DECISION_ACTIVITY
-from agento._decision import Decision
+from agento._decision import RESERVED_KEY, AgentCall, Decision
 from agento._execution import CALL_HEADER, CallRecord
 from agento._postures import Idempotency, PolicyClass
 from agento._resolution import (
@@ -447,7 +447,7 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
         signed = f" signed by {d.bundle_signing_key_id}" if d.bundle_signing_key_id else ""
         return (
             f"{verdict} {d.policy} revision {d.bundle_revision}{signed} "
-            f"decision {d.decision_id} input {d.input_sha256}{reasons}"
+            f"decision {d.decision_id} input {d.input_sha256}{_asked_by(d)}{reasons}"
         )
     if isinstance(e, DecisionFailed):
         return f"{paint('NO DECISION', '33')} step {e.step_id}: {e.failure}"
@@ -478,6 +478,22 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
             f"input {_short(e.input)} -> {e.status} {outcome}"
         ).rstrip()
     return f"{e.status} {_short(e.result) if e.status == 'completed' else e.failure or ''}".rstrip()
+
+
+def _asked_by(d: Decision) -> str:
+    """Which agent's tool call a decision was for, when a model chose the call."""
+    context = d.input.get(RESERVED_KEY)
+    agent = context.get("agent") if isinstance(context, dict) else None
+    try:
+        call = AgentCall.model_validate(agent) if agent is not None else None
+    except pydantic.ValidationError:
+        return " asked by an agent (unreadable record)"
+    if call is None:
+        return ""
+    return (
+        f" asked by agent {call.agent} ({call.framework}, model {call.model or 'unknown'}, "
+        f"tool call {call.tool_call_id})"
+    )
 
 
 def who(o: ReviewOutcome) -> str:

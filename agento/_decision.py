@@ -29,6 +29,34 @@ RECOVERABLE_BY_DEFAULT = True
 """A deny whose result does not say ``recoverable`` pauses for human review rather than failing."""
 
 
+class AgentCall(pydantic.BaseModel):
+    """Who asked, when a model chose the call: an agent's tool call, recorded under
+    ``input.agento.agent`` so that a policy can tell it from a call workflow code made, and an
+    auditor can see which agent, model and tool call it was. The `agento.agents` adapters
+    fill it; a call without one is a call a developer wrote."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    framework: str
+    """The agent framework that made the call (``openai-agents``)."""
+    agent: str
+    """The agent's name."""
+    model: str | None
+    """The model id the agent runs on, as the framework names it."""
+    tool: str
+    """The tool the model called."""
+    tool_call_id: str
+    """The model's id for this tool call."""
+    conversation_id: str | None = None
+    """The conversation or thread the run belongs to, when the framework has one."""
+    instructions_version: str | None = None
+    """The version of the agent's instructions, as its author declares it."""
+    instructions_sha256: str | None = None
+    """Digest of the agent's instructions when they are text: which prompt was loaded."""
+    tools_sha256: str | None = None
+    """Digest of the tools the model was offered (names, descriptions, schemas)."""
+
+
 class DecisionContext(pydantic.BaseModel):
     """What agento adds to every input document under ``input.agento``."""
 
@@ -45,6 +73,9 @@ class DecisionContext(pydantic.BaseModel):
     requester: str | None = None
     """Who asked for the run (``agento.execute_activity(requester=...)``), so that the policy, and
     an auditor, can see it; that person may not approve the run's reviews."""
+    agent: AgentCall | None = None
+    """The agent's tool call this decision is for; absent from the document for a call that
+    workflow code made, so those documents stay as they were recorded."""
 
 
 class Decision(pydantic.BaseModel):
@@ -95,7 +126,9 @@ def policy_input(request: PolicyInput, context: DecisionContext) -> dict[str, Js
             f"{type(request).__name__} has a field named {RESERVED_KEY!r}, which the input "
             "document reserves for agento's metadata: rename the field"
         )
-    document[RESERVED_KEY] = context.model_dump(mode="json")
+    document[RESERVED_KEY] = context.model_dump(
+        mode="json", exclude={"agent"} if context.agent is None else None
+    )
     return document
 
 

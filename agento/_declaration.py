@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ from typing import (
 
 import pydantic
 import temporalio.activity
+import temporalio.exceptions
 
 from agento._postures import Idempotency, PolicyClass
-from agento.rules import Parameter, ParameterKind
+from agento.rules import RAW_TOOL, Parameter, ParameterKind
 
 IdempotencyKey = NewType("IdempotencyKey", str)
 """Type of the first parameter of KEYED and NON_IDEMPOTENT activities; agento fills it."""
@@ -114,6 +116,7 @@ class GovernedActivity(Generic[I, C, P, R]):
     if not TYPE_CHECKING:
         # async, so that Temporal's worker sees a coroutine function and runs it on the loop
         async def __call__(self, *args, **kwargs):
+            _refuse_raw_call(self.declaration)
             return await self.declaration.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -131,7 +134,30 @@ class _SyncGovernedActivity(GovernedActivity[I, C, P, R]):
     if not TYPE_CHECKING:
 
         def __call__(self, *args, **kwargs):
+            _refuse_raw_call(self.declaration)
             return self.declaration.fn(*args, **kwargs)
+
+
+def _refuse_raw_call(d: ActivityDeclaration) -> None:
+    """Refuse a call that is not Temporal running this very activity: from workflow code, or
+    from inside another activity (an agent framework's tool wrapper, which would let a model
+    run it with no decision). Outside Temporal (a unit test) it is a plain function."""
+    workflow = sys.modules.get("temporalio.workflow")  # not imported: not in a workflow
+    if workflow is not None and workflow.in_workflow():
+        where = "a direct call from workflow code"
+    elif (
+        temporalio.activity.in_activity()
+        and (other := temporalio.activity.info().activity_type) != d.name
+    ):
+        where = f'a direct call inside activity "{other}"'
+    else:
+        return
+    violation = RAW_TOOL.violation(
+        d.name, call=where, adapter="agento.agents.<framework>.governed_tool"
+    )
+    raise temporalio.exceptions.ApplicationError(
+        f"{violation} [{RAW_TOOL.id}]", type=RAW_TOOL.id, non_retryable=True
+    )
 
 
 AnyActivity: TypeAlias = GovernedActivity[Any, Any, ..., Any]

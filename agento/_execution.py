@@ -28,6 +28,7 @@ from temporalio.workflow import ActivityCancellationType
 from agento._asking import DecisionRequest, DecisionSettings, Unavailable, ask
 from agento._decision import (
     RESERVED_KEY,
+    AgentCall,
     Decision,
     DecisionContext,
     canonical_json,
@@ -116,6 +117,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: GovernedActivity[_Keyed, _ReadOnly, [_In], _R | None] | None = None,
 ) -> _R: ...
 @overload
@@ -134,6 +136,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: GovernedActivity[_Keyed, _ReadOnly, ..., _R | None] | None = None,
 ) -> _R: ...
 async def execute_activity(
@@ -152,6 +155,7 @@ async def execute_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: AnyActivity | None = None,
 ) -> Any:
     """Run a governed activity from workflow code; options mean what Temporal's do.
@@ -160,6 +164,8 @@ async def execute_activity(
         review_timeout: How long a paused activity waits for a reviewer before the workflow
             fails with `agento.ReviewTimedOut`.
         requester: Who asked for this run; that person may not approve its review.
+        agent: The agent's tool call this call runs for, when a model chose it: recorded in the
+            decision's ``input.agento.agent``. The `agento.agents` adapters set it.
         reconcile: For a NON_IDEMPOTENT activity whose outcome became unknown (it timed out):
             a KEYED, READ_ONLY activity taking the same arguments, asked with the original call's
             key whether the effect happened. It returns the effect's result if it did, and
@@ -179,6 +185,7 @@ async def execute_activity(
         priority=priority,
         review_timeout=review_timeout,
         requester=requester,
+        agent=agent,
         reconcile=reconcile,
     )
 
@@ -199,6 +206,7 @@ def start_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: GovernedActivity[_Keyed, _ReadOnly, [_In], _R | None] | None = None,
 ) -> asyncio.Task[_R]: ...
 @overload
@@ -217,6 +225,7 @@ def start_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: GovernedActivity[_Keyed, _ReadOnly, ..., _R | None] | None = None,
 ) -> asyncio.Task[_R]: ...
 def start_activity(
@@ -235,6 +244,7 @@ def start_activity(
     priority: Priority = Priority.default,
     review_timeout: timedelta = timedelta(hours=48),
     requester: str | None = None,
+    agent: AgentCall | None = None,
     reconcile: AnyActivity | None = None,
 ) -> asyncio.Task[Any]:
     """`execute_activity`, started: returns at once with a task to await (or cancel), as
@@ -259,6 +269,7 @@ def start_activity(
             priority=priority,
             review_timeout=review_timeout,
             requester=requester,
+            agent=agent,
             reconcile=reconcile,
         )
     )
@@ -310,13 +321,16 @@ async def _execute(
     priority: Priority,
     review_timeout: timedelta,
     requester: str | None,
+    agent: AgentCall | None,
     reconcile: AnyActivity | None,
 ) -> Any:
     """Decide (and review) if the activity is policy-gated, then run it as its posture says."""
     d, state, activity_id = call.activity.declaration, call.state, call.activity_id
     grant = None
     if d.is_policy_gated:
-        grant = await _authorize(d, call.args[-1], activity_id, state, review_timeout, requester)
+        grant = await _authorize(
+            d, call.args[-1], activity_id, state, review_timeout, requester, agent
+        )
 
     record = CallRecord(
         activity=d.name,
@@ -446,6 +460,7 @@ async def _authorize(
     state: RunState,
     review_timeout: timedelta,
     requester: str | None,
+    agent: AgentCall | None,
 ) -> Grant:
     """Ask until allowed, or until a reviewer approves; raise when denied for good."""
     if not isinstance(request, PolicyInput):
@@ -456,7 +471,7 @@ async def _authorize(
     if d.policy is None:
         raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
     decision_request, request_sha256 = _compose(
-        d, d.policy, request, requester, state.settings.max_request_bytes
+        d, d.policy, request, requester, agent, state.settings.max_request_bytes
     )
     state.reviews.settle_listing()  # before the decision's local activity, not after it
     rounds = itertools.count(1)
@@ -520,6 +535,7 @@ def _compose(
     policy: str,
     request: PolicyInput,
     requester: str | None,
+    agent: AgentCall | None,
     max_request_bytes: int,
 ) -> tuple[DecisionRequest, str]:
     """The decision activity's input and the request's digest, or a `GovernanceError`
@@ -538,6 +554,7 @@ def _compose(
         workflow_type=info.workflow_type,
         namespace=info.namespace,
         requester=requester,
+        agent=agent,
     )
     try:
         document = policy_input(request, context)

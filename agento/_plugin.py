@@ -75,8 +75,10 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         activities: Governed activities to register on every worker built from the client. To
             give a single worker its own, use
             ``Worker(activities=agento.as_temporal_activities(...))``.
-        ungoverned: Plain ``@activity.defn`` activities a worker may run without governance;
-            the opt-out is explicit so that it shows in review.
+        ungoverned: Plain ``@activity.defn`` activities a worker may run without governance,
+            or their names (``agento.agents.openai.MODEL_ACTIVITIES``: an agent framework's
+            model calls, which its plugin builds per worker); the opt-out is explicit so that
+            it shows in review.
         decide_locally: Ask through a local activity (one history event, about 4 ms) rather than
             a regular activity (six events, about 46 ms). Both record the full Decision.
         decision_log: Where every decision also goes, as an OPA decision-log event
@@ -108,7 +110,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         *,
         engine: PolicyEngine | None = None,
         activities: Sequence[AnyActivity] = (),
-        ungoverned: Sequence[Callable[..., object]] = (),
+        ungoverned: Sequence[Callable[..., object] | str] = (),
         decide_locally: bool = True,
         decision_attempts: int = 5,
         decision_log: DecisionLog | None = None,

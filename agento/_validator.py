@@ -36,13 +36,14 @@ class MisdeclaredActivityError(ValueError):
 def check_activities(
     activities: Iterable[object],
     *,
-    ungoverned: Collection[Callable[..., object]] = (),
+    ungoverned: Collection[Callable[..., object] | str] = (),
     policies: Collection[str] | None = None,
 ) -> list[Violation]:
     """Every rule the given activities break, in registration order.
 
     ``activities`` is what a worker is given: governed activities, plain Temporal ones, anything.
-    ``ungoverned`` lists plain Temporal activities deliberately run without agento's governance.
+    ``ungoverned`` lists plain Temporal activities deliberately run without agento's governance,
+    or their names (for activities a framework's plugin builds, such as an agent's model call).
     ``policies``, when known, are the policy paths the worker's engine can answer.
     """
     found: list[Violation] = []
@@ -60,7 +61,7 @@ def check_activities(
                         known=", ".join(sorted(policies)) or "nothing",
                     )
                 )
-        elif fn not in ungoverned:
+        elif fn not in ungoverned and name not in ungoverned:
             found.append(UNGOVERNED.violation(name))
         first = seen.setdefault(name, fn)
         if first is not fn:
@@ -71,7 +72,7 @@ def check_activities(
 def validate_activities(
     activities: Iterable[object],
     *,
-    ungoverned: Collection[Callable[..., object]] = (),
+    ungoverned: Collection[Callable[..., object] | str] = (),
     policies: Collection[str] | None = None,
 ) -> None:
     """Raise `MisdeclaredActivityError` listing every rule the activities break."""

@@ -7,7 +7,8 @@ code, with the validator's message text:
 - at each ``@agento.activity(...)`` declaration, the declaration and signature rules, decided by
   the same `agento.rules.check_declaration` the runtime validator calls;
 - at each call that hands a governed activity to ``temporalio.workflow``'s activity functions,
-  ``agento-bypass``;
+  ``agento-bypass``; and to an agent framework's own tool wrapper (``activity_as_tool``,
+  ``pydantic_ai.Tool``), ``agento-raw-tool``;
 - at each ``agento.execute_activity`` or ``agento.start_activity`` call that gives a
   NON_IDEMPOTENT activity a literal ``RetryPolicy(...)`` allowing more than one attempt,
   ``agento-retry-unsafe``.
@@ -68,6 +69,7 @@ from mypy.types import (
 from agento._postures import Idempotency, PolicyClass
 from agento.rules import (
     BYPASS,
+    RAW_TOOL,
     RETRY_UNSAFE,
     RULES,
     Checker,
@@ -108,6 +110,17 @@ _RAW_CALLS = frozenset(
 )
 
 
+_TOOL_WRAPPERS = {
+    "temporalio.openai_agents.workflow.activity_as_tool": (
+        "activity_as_tool(...)",
+        "agento.agents.openai.governed_tool",
+    ),
+    "pydantic_ai.tools.Tool": ("pydantic_ai.Tool(...)", "agento.agents.pydantic_ai.governed_tool"),
+}
+"""Agent frameworks' own ways to make an activity or function a tool -> (the call as shown,
+agento's adapter to use instead)."""
+
+
 def _is_raw_call(fullname: str) -> bool:
     """``temporalio.workflow``'s activity functions, wherever in that package they are defined."""
     module, _, name = fullname.rpartition(".")
@@ -139,7 +152,7 @@ class AgentoPlugin(Plugin):
     ) -> Callable[[FunctionSigContext], FunctionLike] | None:
         if fullname == _FACTORY:
             return _accept_any_declaration
-        if _is_raw_call(fullname):
+        if _is_raw_call(fullname) or fullname in _TOOL_WRAPPERS:
             return _accept_governed_activity
         return None
 
@@ -148,6 +161,8 @@ class AgentoPlugin(Plugin):
             return functools.partial(_decorator_shape, self)
         if _is_raw_call(fullname):
             return functools.partial(_report_bypass, fullname.rpartition(".")[2])
+        if fullname in _TOOL_WRAPPERS:
+            return functools.partial(_report_raw_tool, *_TOOL_WRAPPERS[fullname])
         if fullname in _GOVERNED_CALLS:
             return _check_retry_policy
         return None
@@ -289,6 +304,20 @@ def _report_bypass(function: str, ctx: FunctionContext) -> Type:
     activity = expr.name if isinstance(expr, (NameExpr, MemberExpr)) else "<activity>"
     message = str(BYPASS.violation(activity, call=f"workflow.{function}(...)"))
     _fail(ctx.api, BYPASS, message, ctx.context)
+    return AnyType(TypeOfAny.from_error)
+
+
+def _report_raw_tool(call: str, adapter: str, ctx: FunctionContext) -> Type:
+    if not _first_argument_is_governed(ctx.args, ctx.api):
+        return ctx.default_return_type
+    expr = ctx.args[0][0]
+    activity = expr.name if isinstance(expr, (NameExpr, MemberExpr)) else "<activity>"
+    _fail(
+        ctx.api,
+        RAW_TOOL,
+        str(RAW_TOOL.violation(activity, call=call, adapter=adapter)),
+        ctx.context,
+    )
     return AnyType(TypeOfAny.from_error)
 
 

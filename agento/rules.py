@@ -211,6 +211,17 @@ BYPASS = Rule(
     Scope.CALL_SITE,
 )
 
+RAW_TOOL = Rule(
+    "agento-raw-tool",
+    "A governed activity becomes an agent's tool only through agento.agents, never through an "
+    "agent framework's own tool wrapper.",
+    'Activity "{activity}" is governed, but {call} would let a model run it without a policy '
+    "decision",
+    "use {adapter}(...) instead: the model's call is then decided, reviewed and recorded",
+    frozenset({Checker.MYPY, Checker.RUNTIME}),
+    Scope.CALL_SITE,
+)
+
 RULES: tuple[Rule, ...] = (
     MISSING_KEY,
     UNEXPECTED_KEY,
@@ -226,6 +237,7 @@ RULES: tuple[Rule, ...] = (
     UNKNOWN_POLICY,
     RETRY_UNSAFE,
     BYPASS,
+    RAW_TOOL,
 )
 """Every rule, in the order docs/rules.md lists them."""
 

@@ -1,8 +1,17 @@
-from benchmarks import audit_tools, decisions, execution, mypy_plugin, receipts, validator
+from benchmarks import (
+    agents,
+    audit_tools,
+    decisions,
+    execution,
+    mypy_plugin,
+    receipts,
+    validator,
+)
 
 validator.main()
 decisions.main()
 receipts.main()
 execution.main()
 audit_tools.main()
+agents.main()
 mypy_plugin.main()

@@ -56,3 +56,35 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
     page = steps[-1].removeprefix("the pack as a page for auditors (open it in a browser): ")
     assert page == f".agento/demo/{run_2}.agento-evidence.zip.html"
     assert "Verified: the signature" in (ROOT / page).read_text()
+
+
+def test_agent_demo_shows_the_models_tool_call_its_decision_and_the_audit_line() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "examples.agent_refunds"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    steps = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
+    assert any(
+        s.startswith("run 1: refund-desk (scripted-refund-desk) called issue_refund")
+        and "as call-2: ALLOW agento/refunds/issue revision sha256:" in s
+        for s in steps
+    ), steps
+    assert (
+        "run 2 paused for review agento-2-issue_refund-review-1: an agent may not refund more "
+        "than 100 without review"
+    ) in steps
+    assert "finance.lead approved it (signed, key review-service-demo)" in steps
+    assert 'run 2 answered: done: {"refund_id":"rf-2","order_id":"A-1001","amount":250.0}' in steps
+    assert "the payment stand-in issued 2 refunds, each with its own key" in steps
+    assert (
+        "asked by agent refund-desk (openai-agents, model scripted-refund-desk, tool call call-2)"
+        " reasons: an agent may not refund more than 100 without review"
+    ) in out
+    assert "(policy_denied at #" in out
+    assert steps[-1] == "dev server stopped"

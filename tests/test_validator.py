@@ -114,6 +114,16 @@ def test_plain_activity_needs_an_explicit_opt_out() -> None:
     assert check_activities([plain_activity], ungoverned=[plain_activity]) == []
 
 
+def test_an_opt_out_by_name_covers_activities_a_framework_builds_per_worker() -> None:
+    @activity.defn(name="invoke_model_activity")
+    async def built_per_worker(prompt: str) -> str:
+        return prompt
+
+    assert check_activities([built_per_worker], ungoverned=["invoke_model_activity"]) == []
+    [violation] = check_activities([built_per_worker], ungoverned=["another_activity"])
+    assert violation.rule.id == "agento-ungoverned"
+
+
 def test_two_activities_under_one_name_are_rejected() -> None:
     source = "async def fetch(project_id: str) -> None: ..."
     first = build(source, idempotency=IDEMPOTENT, policy_class=READ_ONLY, version="1.0.0")

@@ -1,0 +1,1 @@
+"""An agent that handles refund requests, governed by agento: ``make demo-agent``."""
