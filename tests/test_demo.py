@@ -45,6 +45,6 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
         "approved by engineer.lee (via https://idp.demo.invalid; groups commissioning-engineers) "
         "requested by ana: PI-104 label fitted on site"
     ) in out
-    assert "[signed, key review-service-demo; not the requester by uts39-skeleton]" in out
+    assert "[signed, key review-service-demo]" in out
     assert "1 of 1 resolutions signed and verified" in steps[-2]
     assert steps[-1] == "dev server stopped"
