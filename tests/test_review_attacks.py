@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from agento import (
@@ -254,6 +254,20 @@ async def test_the_requester_under_another_spelling_of_her_name_is_refused(
     assert "(requester check: uts39-skeleton)" in render(audit_report(history))
     assert governance_violations(history, GOVERNED) == []
     await assert_replays([history], WORKFLOWS, plugin=AgentoPlugin(reviewer_policy=REVIEWERS))
+
+
+RECORDED = Path(__file__).parent / "support" / "histories"
+
+
+async def test_a_look_alike_approval_recorded_before_the_requester_check_replays_as_made() -> None:
+    """Recorded with agento as it was before: the requester alice, approved by a fullwidth
+    alice with a signed resolution. The check that now refuses it must not change its replay."""
+    text = (RECORDED / "lookalike-approved-before-the-requester-check.json").read_text()
+    history = WorkflowHistory.from_json("paused-8014dae5-9bb3-461e-b3e0-f4cd0a6e6e41", text)
+    [resolved] = [e for e in audit_report(history).entries if isinstance(e, ReviewResolved)]
+    assert (resolved.outcome.reviewer, resolved.outcome.requester) == (FULLWIDTH_ALICE, "alice")
+    assert resolved.outcome.requester_check is None
+    await assert_replays([history], WORKFLOWS)
 
 
 def test_distinct_names_stay_distinct() -> None:
