@@ -5,21 +5,24 @@ leaves the review pending; each malformed request is a 4xx or `ReviewRefused`, n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from agento import (
     AgentoPlugin,
     EmbeddedEngine,
+    PendingReview,
     ResolutionSigner,
     ResolveReview,
     ReviewerIdentity,
@@ -32,7 +35,7 @@ from agento._resolution import AUDIENCE as RESOLUTION_AUDIENCE
 from agento.testing import assert_replays, governance_violations, governed_client
 from tests.support.governed import GOVERNED, POLICY_BUNDLE, WORKFLOWS, governed_worker
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
-from tests.support.review_service import review_service
+from tests.support.review_service import Serving, review_service
 from tests.test_execution import pending_reviews
 from tests.test_review_authority import REVIEWERS, paused, refusal, token
 
@@ -69,13 +72,24 @@ async def governed(
         yield client, task_queue
 
 
+@contextlib.asynccontextmanager
+async def behind_a_proxy(
+    env: WorkflowEnvironment, governed: tuple[Client, str], key_file: Path, trusted: str
+) -> AsyncIterator[tuple[Serving, WorkflowHandle[Any, str], PendingReview]]:
+    """The service in proxy-header mode trusting ``trusted``, and a run paused on its review."""
+    proxy = ["--proxy-header", "X-Forwarded-User", "--trusted-proxy", trusted]
+    async with review_service(env, key_file, *proxy) as service:
+        yield service, *await paused(*governed)
+
+
 async def test_a_spoofed_forwarded_for_does_not_make_a_local_peer_the_proxy(
     agento_dev_server: WorkflowEnvironment, governed: tuple[Client, str], key_file: Path
 ) -> None:
-    client, task_queue = governed
-    proxy = ["--proxy-header", "X-Forwarded-User", "--trusted-proxy", "10.0.0.0/8"]
-    async with review_service(agento_dev_server, key_file, *proxy) as service:
-        handle, review = await paused(client, task_queue)
+    async with behind_a_proxy(agento_dev_server, governed, key_file, "10.0.0.0/8") as (
+        service,
+        handle,
+        review,
+    ):
         spoofed = {"X-Forwarded-User": "carol", "X-Forwarded-For": "10.0.0.5", **APPROVERS}
         answer = await service.api.post(
             f"/api/reviews/{review.review_id}/approve",
@@ -92,10 +106,11 @@ async def test_a_spoofed_forwarded_for_does_not_make_a_local_peer_the_proxy(
 async def test_an_identity_header_sent_twice_is_refused(
     agento_dev_server: WorkflowEnvironment, governed: tuple[Client, str], key_file: Path
 ) -> None:
-    client, task_queue = governed
-    proxy = ["--proxy-header", "X-Forwarded-User", "--trusted-proxy", "127.0.0.1"]
-    async with review_service(agento_dev_server, key_file, *proxy) as service:
-        handle, review = await paused(client, task_queue)
+    async with behind_a_proxy(agento_dev_server, governed, key_file, "127.0.0.1") as (
+        service,
+        handle,
+        review,
+    ):
         url, where = f"/api/reviews/{review.review_id}/approve", {"workflow_id": handle.id}
         twice = {
             "user": [
