@@ -234,8 +234,7 @@ class ReviewBoard:
         async with self._resolving:
             pending = self._pending_for(resolution)
             identity, key_id = self._identity(resolution, pending, verify=False)
-            # Per review, so that resolutions accepted under the casefold comparison replay.
-            strict = workflow.patched(f"agento-requester-check/{pending.review_id}")
+            strict = self._checks_look_alikes(pending.review_id)
             requester_check = _not_the_requester(identity, pending, strict=strict)
             allowed_by = await self._authorize_reviewer(
                 resolution, pending, identity, verified=key_id is not None
@@ -262,6 +261,11 @@ class ReviewBoard:
             )
             self.outcomes[resolution.review_id] = outcome
             return outcome
+
+    def _checks_look_alikes(self, review_id: str) -> bool:
+        """Whether the handler compares the requester as identity systems do; behind a patch
+        per review, so that resolutions accepted under the casefold comparison replay."""
+        return workflow.patched(f"agento-requester-check/{review_id}")
 
     def _pending_for(self, resolution: ResolveReview) -> PendingReview:
         review_id = resolution.review_id
