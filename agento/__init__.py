@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from agento._audit import AuditReport, audit_report
     from agento._bundle import PolicyBundle
-    from agento._bundle_service import BundleService, BundleStatus, ServedBundleEngine
+    from agento._bundle_service import (
+        BundleActivation,
+        BundleService,
+        BundleStatus,
+        ServedBundleEngine,
+    )
     from agento._decision import AgentCall, Decision, DecisionContext, policy_input
     from agento._declaration import (
         ActivityDeclaration,
@@ -75,6 +80,7 @@ __all__ = [
     "AgentoPlugin",
     "AnyActivity",
     "AuditReport",
+    "BundleActivation",
     "BundleError",
     "BundleService",
     "BundleStatus",
@@ -185,6 +191,7 @@ _HOMES = {
     "declaration_of": "agento._declaration",
     "AgentoPlugin": "agento._plugin",
     "PolicyBundle": "agento._bundle",
+    "BundleActivation": "agento._bundle_service",
     "BundleService": "agento._bundle_service",
     "BundleStatus": "agento._bundle_service",
     "ServedBundleEngine": "agento._bundle_service",

@@ -516,7 +516,8 @@ def _proof(o: ReviewOutcome, principal: str | None) -> str:
         signed = "signed, not verified by the worker"
     else:
         signed = "unsigned"
-    return f" [{signed}{f'; sent by {principal}' if principal else ''}]"
+    checked = f" (requester check: {o.requester_check})" if o.requester_check else ""
+    return f" [{signed}{f'; sent by {principal}' if principal else ''}]{checked}"
 
 
 def _short(value: JsonValue, limit: int = 120) -> str:

@@ -63,7 +63,9 @@ class PolicyBundle:
         verification: BundleVerification | None = None,
     ) -> PolicyBundle:
         """Build a bundle from file names (relative, ``/``-separated) and contents."""
-        files = {_normalise(name): content for name, content in files.items() if _wanted(name)}
+        files = {
+            _normalise(name, source): content for name, content in files.items() if _wanted(name)
+        }
         key_id = verify(files, verification, source=source) if verification else None
         files.pop(SIGNATURES, None)  # the signature vouches for the content; it is not content
         problems: list[PolicyProblem] = []
@@ -138,7 +140,7 @@ def build_tarball(files: Mapping[str, bytes]) -> bytes:
         tarfile.open(fileobj=compressed, mode="w") as archive,
     ):
         for name, content in sorted(files.items()):
-            info = tarfile.TarInfo(f"/{_normalise(name)}")
+            info = tarfile.TarInfo(f"/{_normalise(name, 'the bundle being built')}")
             info.size, info.mode = len(content), 0o644
             archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
@@ -149,8 +151,19 @@ def _wanted(name: str) -> bool:
     return base in (_MANIFEST, "data.json", SIGNATURES) or base.endswith(".rego")
 
 
-def _normalise(name: str) -> str:
-    return PurePosixPath("/", name).relative_to("/").as_posix()
+def _normalise(name: str, source: str) -> str:
+    """A member's name as the bundle knows it: ``/x.rego`` and ``./x.rego`` (as ``opa build``
+    and ``tar -C dir .`` write them) are ``x.rego``. Any other spelling (``//x``, ``a//b``,
+    ``a/./b``, ``..``) is refused: one file must not have two names, or a name outside."""
+    parts = name.removeprefix("/").split("/")
+    while len(parts) > 1 and parts[0] == ".":
+        parts.pop(0)
+    if any(part in ("", ".", "..") for part in parts):
+        raise BundleError(
+            f"bundle {source} has a member named {name!r}, which is not a plain relative path: "
+            "rebuild it with opa build or tar -C DIR ."
+        )
+    return "/".join(parts)
 
 
 def _read_tarball(path: Path) -> dict[str, bytes]:

@@ -1,20 +1,24 @@
 """`ServedBundleEngine`: the embedded engine with its bundle pulled from a bundle service, the
 way OPA's bundle plugin pulls one, and swapped in while the worker runs.
 
-A new revision reaches every worker without a redeploy. Each download is verified (when
-verification is configured) and compiled off the event loop before it replaces the active
-bundle, in one reference swap; a download, verification or compilation that fails never replaces
-it: the worker keeps deciding with the last good revision and reports the failure in `status` and
-a log line. Every Decision records the revision that actually decided it.
+A new revision reaches every worker without a redeploy. Each download is streamed under a size
+limit, unpacked under another, verified (when verification is configured) and compiled off the
+event loop before it replaces the active bundle, in one reference swap; a download, verification
+or compilation that fails never replaces it, and neither does a revision this engine has seen
+superseded (a rollback) unless the service allows rollbacks: the worker keeps deciding with the
+last good revision and reports the refusal in `status` and a log line. Every Decision records the
+revision that actually decided it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import io
 import logging
 import random
 import tarfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,7 +29,7 @@ from pydantic import JsonValue
 from agento._bundle import PolicyBundle
 from agento._decision import Decision, now
 from agento._embedded import EmbeddedEngine
-from agento._errors import PolicyError
+from agento._errors import BundleError, PolicyError
 from agento._signing import BundleVerification
 
 _log = logging.getLogger("agento.bundles")
@@ -47,6 +51,15 @@ class BundleService:
     verification: BundleVerification | None = None
     """Require every download to be signed (`agento.BundleVerification`)."""
     timeout_seconds: float = 30.0
+    download_limit_bytes: int = 32 * 2**20
+    """The most a download may be; a larger one is refused as it arrives."""
+    size_limit_bytes: int = 128 * 2**20
+    """The most the bundle may unpack to (all its members, as OPA's ``size_limit_bytes``
+    bounds each): a small download of a huge member is refused before it is unpacked."""
+    allow_rollback: bool = False
+    """Activate a revision this engine has seen superseded, when the service serves it again.
+    Off, such a rollback is refused (and logged): a validly signed old revision may be more
+    permissive than the one that replaced it."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,18 @@ class BundleStatus:
     """Why the last download did not replace the active bundle; ``None`` after a success."""
     refused: tuple[str, ...] = field(default=())
     """The last errors, oldest first (at most 20)."""
+    activations: tuple[BundleActivation, ...] = field(default=())
+    """The last activations, oldest first (at most 20), the first revision's included."""
+
+
+@dataclass(frozen=True)
+class BundleActivation:
+    """A revision that became the active one."""
+
+    revision: str
+    at: datetime
+    rollback: bool = False
+    """It had been superseded, and the service allows rollbacks."""
 
 
 class ServedBundleEngine:
@@ -85,12 +110,16 @@ class ServedBundleEngine:
         self._engine = first
         self._etag = etag
         self._environment, self._reproducible = environment, reproducible
+        activated = now()
         self.status = BundleStatus(
             active_revision=first.bundle.revision,
-            last_successful_activation=now(),
-            last_request=now(),
-            last_successful_download=now(),
+            last_successful_activation=activated,
+            last_request=activated,
+            last_successful_download=activated,
+            activations=(BundleActivation(first.bundle.revision, activated),),
         )
+        self._superseded: dict[str, str] = {}
+        """Revision -> the revision that replaced it."""
         self._client = _client(service)
         self._poller: asyncio.Task[None] | None = None
 
@@ -106,19 +135,12 @@ class ServedBundleEngine:
         `agento.PolicyError` (`BundleError` when the bundle is refused) when there is no first
         bundle to decide with."""
         async with _client(service) as client:
-            response = await _get(client, service, etag=None)
-        if response is None:
+            download = await _get(client, service, etag=None)
+        if download is None:
             raise PolicyError(f"{_where(service)} answered 304 to a first request")
-        engine = await asyncio.to_thread(
-            _compiled, service, response.content, environment, reproducible
-        )
-        served = cls(
-            service,
-            engine,
-            response.headers.get("ETag"),
-            environment=environment,
-            reproducible=reproducible,
-        )
+        content, etag = download
+        engine = await asyncio.to_thread(_compiled, service, content, environment, reproducible, {})
+        served = cls(service, engine, etag, environment=environment, reproducible=reproducible)
         served._poller = asyncio.get_running_loop().create_task(served._poll())
         _log.info("bundle activated revision=%s source=%s", engine.bundle.revision, _where(service))
         return served
@@ -142,29 +164,55 @@ class ServedBundleEngine:
         """Ask the service once (the poller does this on its own; tests and operators may)."""
         requested = now()
         try:
-            response = await _get(self._client, self.service, etag=self._etag)
-            if response is None:  # 304: the active revision is current
+            download = await _get(self._client, self.service, etag=self._etag)
+            if download is None:  # 304: the active revision is current
                 self.status = replace(self.status, last_request=requested, last_error=None)
                 return
             downloaded = now()
+            content, etag = download
             engine = await asyncio.to_thread(
-                _compiled, self.service, response.content, self._environment, self._reproducible
+                _compiled,
+                self.service,
+                content,
+                self._environment,
+                self._reproducible,
+                {} if self.service.allow_rollback else dict(self._superseded),
             )
         except PolicyError as e:
             self._refused(requested, str(e))
             return
-        self._engine, self._etag = engine, response.headers.get("ETag")
+        self._activate(engine, etag, requested=requested, downloaded=downloaded)
+
+    def _activate(
+        self, engine: EmbeddedEngine, etag: str | None, *, requested: datetime, downloaded: datetime
+    ) -> None:
+        revision, previous = engine.bundle.revision, self.status.active_revision
+        rollback = self._superseded.pop(revision, None) is not None
+        if revision != previous:
+            self._superseded[previous] = revision
+        self._engine, self._etag = engine, etag
+        activated = now()
         self.status = replace(
             self.status,
-            active_revision=engine.bundle.revision,
+            active_revision=revision,
             last_request=requested,
             last_successful_download=downloaded,
-            last_successful_activation=now(),
+            last_successful_activation=activated,
             last_error=None,
+            activations=(
+                *self.status.activations,
+                BundleActivation(revision, activated, rollback=rollback),
+            )[-20:],
         )
-        _log.info(
-            "bundle activated revision=%s source=%s", engine.bundle.revision, _where(self.service)
-        )
+        if rollback:
+            _log.warning(
+                "bundle rolled back revision=%s from=%s source=%s (allow_rollback is set)",
+                revision,
+                previous,
+                _where(self.service),
+            )
+        else:
+            _log.info("bundle activated revision=%s source=%s", revision, _where(self.service))
 
     def _refused(self, requested: datetime, error: str) -> None:
         self.status = replace(
@@ -215,18 +263,30 @@ def _where(service: BundleService) -> str:
 
 async def _get(
     client: httpx.AsyncClient, service: BundleService, *, etag: str | None
-) -> httpx.Response | None:
-    """The bundle's bytes, ``None`` when unchanged (304); `PolicyError` when not downloaded."""
+) -> tuple[bytes, str | None] | None:
+    """The bundle's bytes and ETag, ``None`` when unchanged (304); `PolicyError` when not
+    downloaded, `BundleError` when larger than ``download_limit_bytes`` (refused as it arrives,
+    or from its ``Content-Length`` before)."""
+    where, limit = _where(service), service.download_limit_bytes
     headers = {"If-None-Match": etag} if etag else {}
+    too_large = BundleError(f"{where} serves more than download_limit_bytes ({limit} bytes)")
     try:
-        response = await client.get(_where(service), headers=headers)
+        async with client.stream("GET", where, headers=headers) as response:
+            if response.status_code == 304:
+                return None
+            if response.status_code != 200:
+                raise PolicyError(f"{where} answered {response.status_code}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise too_large
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content += chunk
+                if len(content) > limit:
+                    raise too_large
+            return bytes(content), response.headers.get("ETag")
     except httpx.HTTPError as e:
-        raise PolicyError(f"{_where(service)} did not answer: {e!r}") from e
-    if response.status_code == 304:
-        return None
-    if response.status_code != 200:
-        raise PolicyError(f"{_where(service)} answered {response.status_code}")
-    return response
+        raise PolicyError(f"{where} did not answer: {e!r}") from e
 
 
 def _compiled(
@@ -234,18 +294,57 @@ def _compiled(
     content: bytes,
     environment: Mapping[str, str] | None,
     reproducible: bool,
+    superseded: Mapping[str, str],
 ) -> EmbeddedEngine:
-    """Read, verify and compile a downloaded bundle (in a thread: compiling takes a while)."""
-    try:
-        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:
-            files = {
-                m.name: handle.read()
-                for m in archive.getmembers()
-                if m.isfile() and (handle := archive.extractfile(m)) is not None
-            }
-    except (tarfile.TarError, OSError, EOFError) as e:
-        raise PolicyError(f"{_where(service)} served something that is not a .tar.gz: {e}") from e
+    """Unpack, verify and compile a downloaded bundle (in a thread: compiling takes a while),
+    refusing a revision in ``superseded`` (revision -> what replaced it): a rollback."""
     bundle = PolicyBundle.from_files(
-        files, source=_where(service), verification=service.verification
+        _unpacked(service, content), source=_where(service), verification=service.verification
     )
+    if (successor := superseded.get(bundle.revision)) is not None:
+        raise BundleError(
+            f"{_where(service)} serves revision {bundle.revision}, which revision {successor} "
+            "superseded: a rollback is refused (BundleService(allow_rollback=True) allows it)"
+        )
     return EmbeddedEngine(bundle, environment=environment, reproducible=reproducible)
+
+
+def _unpacked(service: BundleService, content: bytes) -> dict[str, bytes]:
+    """The bundle's files, unpacked as a stream that may not exceed ``size_limit_bytes``: each
+    member's declared size counts before it is read, and the stream itself is bounded for
+    headers that lie."""
+    where, limit = _where(service), service.size_limit_bytes
+    too_large = BundleError(f"{where} unpacks to more than size_limit_bytes ({limit} bytes)")
+    files, declared = {}, 0
+    try:
+        with (
+            gzip.GzipFile(fileobj=io.BytesIO(content)) as decompressed,
+            tarfile.open(fileobj=_Bounded(decompressed, limit, too_large), mode="r|") as archive,
+        ):
+            for member in archive:
+                declared += member.size
+                if declared > limit:
+                    raise too_large
+                if member.isfile() and (handle := archive.extractfile(member)) is not None:
+                    files[member.name] = handle.read()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise PolicyError(f"{where} served something that is not a .tar.gz: {e}") from e
+    return files
+
+
+class _Bounded(io.RawIOBase):
+    """A readable stream that raises ``error`` past ``limit`` bytes."""
+
+    def __init__(self, stream: gzip.GzipFile, limit: int, error: BundleError) -> None:
+        self._stream, self._left, self._error = stream, limit, error
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        data = self._stream.read(wanted)
+        self._left -= len(data)
+        if self._left < 0:
+            raise self._error
+        return data

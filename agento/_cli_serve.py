@@ -86,7 +86,17 @@ async def _serve(args: argparse.Namespace) -> int:
         f"{signer.key_id}; API description at /api/openapi.json)",
         file=sys.stderr,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info"))
+    # The service decides whom to believe from the TCP peer (ProxyHeaderAuth): uvicorn must not
+    # rewrite the peer from X-Forwarded-For, which its defaults do for requests from loopback.
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
+    server = uvicorn.Server(config)
     await server.serve()
     return Exit.OK
 

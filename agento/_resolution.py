@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 import pydantic
 
+from agento._identity import confusable
 from agento._signing import VerificationKey, algorithm_for, public_key
 
 AUDIENCE = "agento.resolve_review"
@@ -45,8 +46,15 @@ class ReviewerIdentity(pydantic.BaseModel):
 
     def is_(self, person: str) -> bool:
         """Whether ``person`` (a requester's name) is this reviewer: subject or email, ignoring
-        case and surrounding blanks."""
+        case and surrounding blanks. The comparison of resolutions recorded before
+        `passes_for`, kept so that they replay as they were decided."""
         return any(same_identity(person, known) for known in (self.subject, self.email) if known)
+
+    def passes_for(self, person: str) -> bool:
+        """Whether ``person`` (a requester's name) is this reviewer or could be taken for them:
+        subject or email, compared after Unicode normalisation, case folding and removing
+        invisible characters, and by Unicode TS #39's confusable skeleton (`COMPARISON`)."""
+        return any(confusable(person, known) for known in (self.subject, self.email) if known)
 
     def __str__(self) -> str:
         return self.email or self.name or self.subject
@@ -200,7 +208,8 @@ def read_resolution(token: str) -> ResolutionClaims:
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
             key_id=str(header.get("kid") or ""),
         )
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as e:
+        # OverflowError, OSError: an iat or exp no datetime can hold (10**20).
         raise ResolutionRefused(f"the resolution token lacks a valid claim: {e}") from None
 
 

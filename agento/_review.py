@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 
 from agento._asking import DecisionRequest, DecisionSettings, Unavailable, ask
 from agento._errors import GovernanceError, ReviewTimedOut
+from agento._identity import COMPARISON
 from agento._observability import metrics
 from agento._observability.tracing import workflow_span
 from agento._resolution import (
@@ -107,6 +108,10 @@ class ReviewOutcome(pydantic.BaseModel):
     """The trusted key the worker verified ``signature`` with; ``None`` when it checked none."""
     reviewer_decision_id: str | None = None
     """The reviewer policy's decision that let this reviewer resolve it, when one is set."""
+    requester_check: str | None = None
+    """How the reviewer was told apart from the requester: ``"uts39-skeleton"`` (Unicode
+    normalisation, case, invisible characters, TS #39 look-alikes), ``"casefold"`` (case and
+    blanks only, before it), ``None`` when the run named no requester."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,9 @@ class ReviewBoard:
         signature is verified: past it, the token is read as accepted (keys rotated since must
         not change how a recorded resolution replays)."""
         resolution = resolution_of(payload)
-        self._identity(resolution, self._pending_for(resolution), verify=True)
+        pending = self._pending_for(resolution)
+        identity, _ = self._identity(resolution, pending, verify=True)
+        _not_the_requester(identity, pending, strict=True)
 
     async def resolve(self, *payload: object) -> ReviewOutcome:
         """The update handler: checks again (replay runs no validator, and a handler must never
@@ -227,6 +234,8 @@ class ReviewBoard:
         async with self._resolving:
             pending = self._pending_for(resolution)
             identity, key_id = self._identity(resolution, pending, verify=False)
+            strict = self._checks_look_alikes(pending.review_id)
+            requester_check = _not_the_requester(identity, pending, strict=strict)
             allowed_by = await self._authorize_reviewer(
                 resolution, pending, identity, verified=key_id is not None
             )
@@ -248,9 +257,15 @@ class ReviewBoard:
                 signature=resolution.signature,
                 signing_key_id=key_id,
                 reviewer_decision_id=allowed_by,
+                requester_check=requester_check,
             )
             self.outcomes[resolution.review_id] = outcome
             return outcome
+
+    def _checks_look_alikes(self, review_id: str) -> bool:
+        """Whether the handler compares the requester as identity systems do; behind a patch
+        per review, so that resolutions accepted under the casefold comparison replay."""
+        return workflow.patched(f"agento-requester-check/{review_id}")
 
     def _pending_for(self, resolution: ResolveReview) -> PendingReview:
         review_id = resolution.review_id
@@ -264,8 +279,8 @@ class ReviewBoard:
         self, resolution: ResolveReview, pending: PendingReview, *, verify: bool
     ) -> tuple[ReviewerIdentity, str | None]:
         """The reviewer and the trusted key that vouched for them (``None`` when unsigned).
-        Refuses a resolution whose signature is missing, forged or expired, that says
-        something its token does not, or whose reviewer requested the run."""
+        Refuses a resolution whose signature is missing, forged or expired, or that says
+        something its token does not."""
         keys = self.settings.keys
         token = resolution.signature
         if token is None:
@@ -300,8 +315,6 @@ class ReviewBoard:
                     "sign this resolution"
                 )
             identity, key_id = claims.reviewer, (claims.key_id if keys else None)
-        if pending.requester is not None and identity.is_(pending.requester):
-            raise _refused(f"{identity} requested this run and may not review it")
         return identity, key_id
 
     async def _authorize_reviewer(
@@ -356,6 +369,28 @@ class ReviewBoard:
                 list(decision.reasons),
             )
         return decision.decision_id
+
+
+def _not_the_requester(
+    identity: ReviewerIdentity, pending: PendingReview, *, strict: bool
+) -> str | None:
+    """Refuse the run's requester as its reviewer; the comparison made (`requester_check`).
+    ``strict`` compares as identity systems do (`ReviewerIdentity.passes_for`), else as
+    resolutions recorded before it were compared."""
+    requester = pending.requester
+    if requester is None:
+        return None
+    if identity.is_(requester):
+        raise _refused(f"{identity} requested this run and may not review it")
+    if not strict:
+        return "casefold"
+    if identity.passes_for(requester):
+        raise _refused(
+            f"{identity!s} can be taken for {requester!r}, who requested this run (compared "
+            "after Unicode normalisation, case folding, removing invisible characters, and "
+            "by Unicode TS #39 look-alikes): the requester may not review it"
+        )
+    return COMPARISON
 
 
 def resolution_of(payload: Sequence[object]) -> ResolveReview:

@@ -4,10 +4,17 @@ loopback serves revision A, then B, then a broken C, then an unsigned D."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import io
+import json
+import logging
+import secrets
+import tarfile
 import threading
+import tracemalloc
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from agento import (
+    BundleError,
     BundleService,
     BundleVerification,
     PolicyBundle,
@@ -48,6 +56,8 @@ class Served:
     url: str = ""
     token: str = ""
     """When set, requests without ``Authorization: Bearer <token>`` get a 401."""
+    length_header: bool = True
+    """Whether responses say their length (else the body ends when the connection closes)."""
 
 
 @pytest.fixture
@@ -74,7 +84,8 @@ def served() -> Iterator[Served]:
             state.downloads.append(state.current)
             self.send_response(200)
             self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
+            if state.length_header:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
@@ -235,3 +246,127 @@ async def test_an_unforeseen_error_in_a_poll_does_not_stop_polling(
         served.current = "B"
         await until(lambda: engine.status.active_revision == "B", "B is active after all")
     assert "RuntimeError: the worker ran short" in engine.status.refused[0]
+
+
+def _tarball(members: dict[str, bytes | int]) -> bytes:
+    """A .tar.gz with these member names as given (not normalised); an int is that many zero
+    bytes, streamed so that the test never holds them."""
+    buffer = io.BytesIO()
+    with (
+        gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w|") as archive,
+    ):
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = content if isinstance(content, int) else len(content)
+            data = _Zeros(content) if isinstance(content, int) else io.BytesIO(content)
+            archive.addfile(info, data)
+    return buffer.getvalue()
+
+
+class _Zeros(io.RawIOBase):
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+ROUTE_FILES = {".manifest": b'{"revision": "A"}', "agento/tests/route.rego": b"package x\n"}
+
+
+async def test_a_member_named_outside_the_bundle_is_a_bundle_error(served: Served) -> None:
+    served.bundles = {
+        "evil": _tarball({**ROUTE_FILES, "//x/evil.rego": b"package x\n"}),
+        "A": bundle("A", ROUTE.format(limit=100), None),
+    }
+    service = BundleService(url=served.url, resource="bundles/route.tar.gz")
+    served.current = "evil"
+    with pytest.raises(BundleError, match=r"'//x/evil\.rego', which is not a plain relative path"):
+        await ServedBundleEngine.start(service)
+    served.current = "A"
+    async with await ServedBundleEngine.start(service) as engine:
+        served.current = "evil"
+        await engine.poll_once()
+        assert "not a plain relative path" in (engine.status.last_error or "")
+        assert engine.status.active_revision == "A"
+
+
+async def test_a_small_download_of_a_huge_member_is_refused_before_it_is_unpacked(
+    served: Served,
+) -> None:
+    served.bundles = {"bomb": _tarball({**ROUTE_FILES, "padding.bin": 256 * 2**20})}
+    served.current = "bomb"
+    assert len(served.bundles["bomb"]) < 300 * 2**10, "a quarter of a megabyte"
+    service = BundleService(url=served.url, resource="bundles/route.tar.gz")
+    tracemalloc.start()
+    try:
+        with pytest.raises(BundleError, match=r"unpacks to more than size_limit_bytes \(134217728"):
+            await ServedBundleEngine.start(service)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, f"unpacking it took {peak / 2**20:.0f} MiB"
+
+
+@pytest.mark.parametrize("length_header", [True, False])
+async def test_a_download_over_its_limit_is_refused_as_it_arrives(
+    served: Served, length_header: bool
+) -> None:
+    padding = {"data.json": json.dumps({"pad": secrets.token_hex(4096)}).encode()}
+    served.bundles = {
+        "A": bundle("A", ROUTE.format(limit=100), None),
+        "big": build_tarball({**ROUTE_FILES, **padding}),
+    }
+    served.current, served.length_header = "A", length_header
+    service = BundleService(
+        url=served.url, resource="bundles/route.tar.gz", download_limit_bytes=2048
+    )
+    async with await ServedBundleEngine.start(service) as engine:
+        served.current = "big"
+        await engine.poll_once()
+        assert "serves more than download_limit_bytes (2048 bytes)" in (
+            engine.status.last_error or ""
+        )
+        assert engine.status.active_revision == "A"
+
+
+async def test_a_superseded_revision_served_again_is_refused_unless_rollback_is_allowed(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    private, public = es256_key_pair()
+    served.bundles = {
+        "A": bundle("A", ROUTE.format(limit=100_000), private),  # the permissive one
+        "B": bundle("B", ROUTE.format(limit=100), private),
+    }
+    verification = BundleVerification({"compliance": VerificationKey(public, "ES256")})
+    service = BundleService(
+        url=served.url, resource="bundles/route.tar.gz", verification=verification
+    )
+    caplog.set_level(logging.INFO, logger="agento.bundles")
+    for allowed in (False, True):
+        served.current = "A"
+        async with await ServedBundleEngine.start(
+            replace(service, allow_rollback=allowed)
+        ) as engine:
+            served.current = "B"
+            await engine.poll_once()
+            served.current = "A"
+            await engine.poll_once()
+            activations = [(a.revision, a.rollback) for a in engine.status.activations]
+            if allowed:
+                assert engine.status.active_revision == "A"
+                assert activations == [("A", False), ("B", False), ("A", True)]
+            else:
+                assert engine.status.active_revision == "B", "the rollback was refused"
+                assert activations == [("A", False), ("B", False)]
+                assert "revision A, which revision B superseded" in (engine.status.last_error or "")
+    logged = caplog.text
+    assert "bundle refused; still deciding with revision=B" in logged
+    assert "superseded: a rollback is refused" in logged
+    assert "bundle rolled back revision=A from=B" in logged

@@ -3,14 +3,9 @@ signed approval through its API, and clear refusals of a half-configured service
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +13,7 @@ from agento import EmbeddedEngine, VerificationKey
 from agento.testing import governed_client
 from tests.support.governed import POLICY_BUNDLE, governed_worker
 from tests.support.keys import es256_key_pair
+from tests.support.review_service import review_service
 from tests.test_cli import agento
 from tests.test_review_authority import paused
 
@@ -31,6 +27,10 @@ PUBLIC_KEY = ROOT / "examples" / "commissioning" / "keys" / "review-service-demo
         ([], "say how reviewers are authenticated, once"),
         (["--dev-user", "a", "--proxy-header", "X-User"], "say how reviewers are authenticated"),
         (["--jwks", "jwks.json"], "--jwks needs --issuer and --audience"),
+        (
+            ["--jwks", "http://idp.example.com/jwks.json", "--issuer", "i", "--audience", "a"],
+            "is plain http: whoever is on the path could swap the IdP's keys",
+        ),
         (["--proxy-header", "X-User"], "--proxy-header needs --trusted-proxy"),
         (["--proxy-header", "X-User", "--trusted-proxy", "nowhere"], "--trusted-proxy: "),
         (["--dev-user", "a", "--signing-key", "/no/such/key.pem"], "cannot read --signing-key"),
@@ -70,38 +70,19 @@ async def test_the_served_api_signs_an_approval_the_worker_accepts(
         review_keys={"review-service": VerificationKey.from_pem(public)},
     )
     task_queue = f"serve-{uuid.uuid4()}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = agento_dev_server.client.service_client.config.target_host
-    command = [
-        sys.executable, "-m", "agento", "review", "serve", "--address", address,
-        "--port", str(port), "--signing-key", str(key), "--dev-user", "carol",
-    ]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    try:
-        async with (
-            governed_worker(client, task_queue),
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as api,
-        ):
-            handle, review = await paused(client, task_queue)
-            for _ in range(100):
-                try:
-                    if (await api.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            answer = await api.post(
-                f"/api/reviews/{review.review_id}/approve",
-                params={"workflow_id": handle.id},
-                json={"comment": "checked"},
-            )
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["signing_key_id"] == "review-service", "the file's stem"
-            assert answer.json()["identity"]["issuer"] == "dev"
-            assert (await handle.result()).startswith("routed")
-    finally:
-        server.terminate()
-        _, errors = server.communicate(timeout=30)
-    assert "DEVELOPMENT MODE" in errors, "the dev user is said loudly"
-    assert "signing as key review-service" in errors
+    async with (
+        governed_worker(client, task_queue),
+        review_service(agento_dev_server, key, "--dev-user", "carol") as service,
+    ):
+        handle, review = await paused(client, task_queue)
+        answer = await service.api.post(
+            f"/api/reviews/{review.review_id}/approve",
+            params={"workflow_id": handle.id},
+            json={"comment": "checked"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["signing_key_id"] == "review-service", "the file's stem"
+        assert answer.json()["identity"]["issuer"] == "dev"
+        assert (await handle.result()).startswith("routed")
+    assert "DEVELOPMENT MODE" in service.errors, "the dev user is said loudly"
+    assert "signing as key review-service" in service.errors

@@ -69,6 +69,7 @@ async def test_runs_recorded_before_listing_replay_unchanged(
     with monkeypatch.context() as old:
         old.setattr(ReviewBoard, "settle_listing", lambda self: None)
         old.setattr(ReviewBoard, "_publish", lambda self: None)
+        old.setattr(ReviewBoard, "_checks_look_alikes", lambda self, review_id: False)
         history = await approved_run(agento_time_skipping_env)
     upserts = [
         e

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +33,9 @@ from agento._reviews import pending_review, resolve_review
 from agento._visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
+from agento.review._limits import BodyLimit, json_body
 from agento.review._openapi import OPENAPI
+from agento.review._problem import Problem
 
 _STATUS = {
     "ReviewNotPending": 409,
@@ -41,21 +45,8 @@ _STATUS = {
 }
 """The workflow's refusal kinds as HTTP statuses."""
 _CSRF_LIFETIME = 12 * 3600
-
-
-class Problem(Exception):
-    """A refusal with its HTTP status, the same for the API (JSON) and the pages (HTML)."""
-
-    def __init__(self, status: int, kind: str, message: str, reasons: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.message, self.reasons = status, kind, message, reasons
-
-    def json(self) -> JSONResponse:
-        body = {"error": self.kind, "message": self.message, "reasons": list(self.reasons)}
-        return JSONResponse(body, status_code=self.status, headers=self.headers())
-
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": "Bearer"} if self.status == 401 else {}
+_CSRF_ISSUED = re.compile(r"[0-9]{1,12}")
+"""A CSRF token's issue time: seconds, ASCII digits, no more than a timestamp has."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +104,8 @@ class _Service:
         except ReviewRefused as e:
             status = _STATUS.get(e.kind, 403)
             raise Problem(status, e.kind, e.reason, e.reasons) from e
+        except WorkflowQueryFailedError as e:  # asked which decision to sign for
+            raise Problem(404, "NotFound", f"{workflow_id} is not a governed run: {e}") from e
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise Problem(
                 504,
@@ -129,7 +122,7 @@ class _Service:
 
     def check_csrf(self, identity: ReviewerIdentity, token: str) -> None:
         issued, _, mac = token.partition(".")
-        fresh = issued.isdigit() and time.time() - int(issued) < _CSRF_LIFETIME
+        fresh = bool(_CSRF_ISSUED.fullmatch(issued)) and time.time() - int(issued) < _CSRF_LIFETIME
         if not fresh or not hmac.compare_digest(mac, self._csrf_mac(identity, issued)):
             raise Problem(403, "CsrfRefused", "the form is stale or not ours: open it again")
 
@@ -186,10 +179,7 @@ def review_app(
             workflow_id = _workflow_id(request)
             if request.headers.get("content-type", "").split(";")[0] != "application/json":
                 raise Problem(415, "JsonRequired", "send Content-Type: application/json")
-            try:
-                body = await request.json()
-            except ValueError:
-                raise Problem(422, "BadRequest", "the body is not JSON") from None
+            body = json_body(await request.body())
             comment = body.get("comment") if isinstance(body, dict) else None
             if not isinstance(comment, str):
                 raise Problem(422, "CommentRequired", 'send {"comment": "why"}')
@@ -228,11 +218,13 @@ def review_app(
         action = fields.get("action")
         if action not in ("approve", "reject"):
             raise Problem(422, "BadRequest", "choose Approve or Reject")
-        workflow_id = fields.get("workflow_id", "")
+        workflow_id, review_id = fields.get("workflow_id", ""), fields.get("review_id", "")
+        if not (workflow_id and review_id):
+            raise Problem(422, "BadRequest", "the form names no run or review: open it again")
         outcome = await service.resolve(
             identity,
             workflow_id,
-            fields.get("review_id", ""),
+            review_id,
             approve=action == "approve",
             comment=fields.get("comment", ""),
         )
@@ -267,7 +259,11 @@ def review_app(
         Route("/review", review_page, methods=["GET"]),
         Route("/review", submit, methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={Problem: api_problem})
+    return Starlette(
+        routes=routes,
+        exception_handlers={Problem: api_problem},
+        middleware=[Middleware(BodyLimit)],
+    )
 
 
 def _temporal_problem(error: RPCError, doing: str = "Temporal refused") -> Problem:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import jwt
 from starlette.requests import Request
@@ -39,7 +40,8 @@ class JwtAuth:
 
     jwks: str
     """A JWKS file's path, or its ``https://`` URL (fetched, cached, refetched for an unknown
-    ``kid``, as PyJWT's client does)."""
+    ``kid``, as PyJWT's client does). Plain ``http://`` is refused except on loopback (a local
+    IdP for tests and demos), where it is warned about: anyone on the path could swap the keys."""
     issuer: str
     audience: str
     leeway_seconds: float = 30.0
@@ -50,6 +52,8 @@ class JwtAuth:
     _keys: jwt.PyJWKSet | jwt.PyJWKClient = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.jwks.startswith("http://"):
+            _refuse_plain_http(self.jwks)
         if self.jwks.startswith(("https://", "http://")):
             self._keys = jwt.PyJWKClient(self.jwks, cache_keys=True)
         else:
@@ -73,7 +77,9 @@ class JwtAuth:
                 leeway=self.leeway_seconds,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
-        except (jwt.PyJWTError, KeyError, ValueError) as e:
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as e:
+            # TypeError: PyJWT's answer to a key of another type than the token's algorithm
+            # (an ES256 token naming the JWKS's RSA key).
             raise Unauthenticated(f"the token is not accepted: {e}") from None
         groups = claims.get(self.groups_claim) or ()
         return ReviewerIdentity(
@@ -124,13 +130,14 @@ class ProxyHeaderAuth:
                 f"requests must come through the authenticating proxy; {peer or 'this peer'} "
                 "is not one of its addresses"
             )
-        user = request.headers.get(self.user_header, "").strip()
-        if not user:
+        user, email, groups = (
+            _single(request, h) for h in (self.user_header, self.email_header, self.groups_header)
+        )
+        if not user.strip():
             raise Unauthenticated(f"the proxy sent no {self.user_header} header")
-        groups = request.headers.get(self.groups_header, "")
         return ReviewerIdentity(
-            subject=user,
-            email=request.headers.get(self.email_header) or None,
+            subject=user.strip(),
+            email=email or None,
             groups=tuple(g.strip() for g in groups.split(",") if g.strip()),
             issuer="proxy",
         )
@@ -152,6 +159,33 @@ class DevUserAuth:
 
     async def identify(self, request: Request) -> ReviewerIdentity:
         return ReviewerIdentity(subject=self.name, groups=tuple(self.groups), issuer="dev")
+
+
+def _single(request: Request, header: str) -> str:
+    """An identity header's value, refusing one that arrives more than once: a proxy that
+    appends its header to the client's leaves two, and the client's must not count."""
+    values = request.headers.getlist(header)
+    if len(values) > 1:
+        raise Unauthenticated(
+            f"{header} arrives {len(values)} times: the proxy must replace a client's identity "
+            "headers, not add to them"
+        )
+    return values[0] if values else ""
+
+
+def _refuse_plain_http(url: str) -> None:
+    """Refuse a JWKS over plain HTTP, unless from this host (loopback), which is warned about."""
+    host = urlsplit(url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"the JWKS {url} is plain http: whoever is on the path could swap the IdP's keys. "
+            "Serve it over https:// (or give a file)"
+        )
+    _log.warning("the JWKS %s is plain http; acceptable on loopback only", url)
 
 
 def _text(value: object) -> str | None:

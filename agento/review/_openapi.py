@@ -29,8 +29,9 @@ def _refusals(*statuses: int) -> dict[str, Any]:
         403: "The reviewer may not resolve it: the reviewer policy's reasons, or the requester.",
         404: "No such run or pending review.",
         409: "Already resolved, or no longer pending.",
+        413: "The body is over 64 KiB.",
         415: "Not sent as application/json.",
-        422: "A comment is required.",
+        422: "A comment is required (or the body is not JSON, or nests deeper than 16).",
         502: "Temporal refused or could not be reached.",
         503: "The policy engine could not decide on the reviewer: try again.",
         504: "No worker answered in time.",
@@ -57,7 +58,7 @@ def _resolve(verb: str) -> dict[str, Any]:
         },
         "responses": {
             "200": {"description": "The recorded outcome (agento.ReviewOutcome)."},
-            **_refusals(401, 403, 404, 409, 415, 422, 502, 503, 504),
+            **_refusals(401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
         },
     }
 
