@@ -15,6 +15,13 @@ by the isolated copy. The library must never be loaded twice (two copies of its 
 process crash), so when regopy was imported before agento, or ``dlmopen`` does not exist (not
 glibc), regopy is used as it was loaded.
 
+A library in a namespace of its own also gets a libc of its own, and two libcs in one process
+hand out the same thread-specific keys: both start at key 0, and both keep the values in the one
+slot table each thread has. The first digest (``crypto.sha256``) made OpenSSL, inside rego-cpp,
+read another library's value from its key as its own and crash the process. Before anything in
+the namespace asks for a key, its libc's first `_RESERVED_KEYS` keys are taken and never used, so
+its keys are slots the process's own libc would hand out only after that many of its own.
+
 agento imports regopy only through this module.
 """
 
@@ -30,6 +37,11 @@ from pathlib import Path
 from pydantic import JsonValue
 
 _LM_ID_NEWLM = -1
+_RTLD_DI_LMID = 1
+_RESERVED_KEYS = 16
+"""Keys the namespace's libc hands out first and nobody uses. A worker process's own libc has
+handed out about 7 once temporalio runs; OpenSSL takes 7 more, which stay among the 32 kept in
+each thread's own table (beyond them, libc allocates, and each libc would free the other's)."""
 _log = logging.getLogger("agento")
 
 
@@ -44,10 +56,29 @@ def _isolated_library() -> ctypes.CDLL | None:
     dlmopen.restype = ctypes.c_void_p
     dlmopen.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_int]
     handle = dlmopen(_LM_ID_NEWLM, os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)
+    if handle:
+        _reserve_thread_keys(handle, dlmopen)
     # As a PyDLL, its calls keep the GIL: building one input document takes a few dozen calls
     # of microseconds each, and a worker's other threads took the GIL at every one of them, so
     # that a decision waited for the GIL far longer than it computed.
     return ctypes.PyDLL(str(path), handle=handle) if handle else None
+
+
+def _reserve_thread_keys(handle: int, dlmopen: ctypes._NamedFuncPointer) -> None:
+    """Take the first `_RESERVED_KEYS` thread-specific keys of the libc in ``handle``'s
+    namespace, before OpenSSL (loaded there with rego-cpp, initialized on first use) takes any."""
+    process = ctypes.CDLL(None)
+    namespace = ctypes.c_long()
+    process.dlinfo.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    if process.dlinfo(handle, _RTLD_DI_LMID, ctypes.byref(namespace)) != 0:
+        return
+    libc = dlmopen(namespace.value, b"libc.so.6", os.RTLD_NOW | os.RTLD_LOCAL)
+    if not libc:
+        return
+    create = ctypes.CDLL("libc.so.6", handle=libc).pthread_key_create
+    key = ctypes.c_uint()
+    for _ in range(_RESERVED_KEYS):
+        create(ctypes.byref(key), None)
 
 
 def _import_isolated() -> bool:

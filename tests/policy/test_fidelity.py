@@ -4,7 +4,10 @@ and which decisions replay."""
 
 from __future__ import annotations
 
+import ast
 import ctypes
+import hashlib
+import hmac
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -270,6 +273,46 @@ def test_a_string_holding_nul_is_not_cut_there(tmp_path: Path) -> None:
     body = 'cut if input.user == "admin"\n\nwhole if input.user == "admin\\u0000x"'
     engine = engine_for(tmp_path, body)
     assert engine.evaluate("p", {"user": "admin\x00x"}).result == {"whole": True}
+
+
+DIGESTS = """
+import threading
+import temporalio.client, temporalio.worker  # the libraries a worker loads, before agento
+from agento import EmbeddedEngine
+engine = EmbeddedEngine(BUNDLE)
+print(engine.evaluate("p", {"s": "x"}).result, flush=True)
+worker = threading.Thread(target=lambda: print(engine.evaluate("p", {"s": "y"}).result))
+worker.start()
+worker.join()
+"""
+
+
+def test_digests_compute_in_a_worker_process(tmp_path: Path) -> None:
+    """crypto.sha256 killed the process (SIGSEGV): OpenSSL, in rego-cpp's link namespace, read
+    another library's thread-specific value as its own."""
+    body = (
+        "sha256 := crypto.sha256(input.s)\nmd5 := crypto.md5(input.s)\n"
+        'sha1 := crypto.sha1(input.s)\nhmac := crypto.hmac.sha256(input.s, "k")'
+    )
+    bundle = write_bundle(tmp_path / "b", {"p.rego": f"package p\n\n{body}\n"})
+    run = subprocess.run(
+        [sys.executable, "-c", DIGESTS.replace("BUNDLE", repr(str(bundle)))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    expected = [
+        {
+            "sha256": hashlib.sha256(s).hexdigest(),
+            "md5": hashlib.md5(s).hexdigest(),
+            "sha1": hashlib.sha1(s).hexdigest(),
+            "hmac": hmac.new(b"k", s, "sha256").hexdigest(),
+        }
+        for s in (b"x", b"y")
+    ]
+    assert [ast.literal_eval(line) for line in run.stdout.splitlines()] == expected
 
 
 def test_rego_cpp_calls_keep_the_gil() -> None:
