@@ -141,7 +141,6 @@ class _Module:
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
-    every: bool = False
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
 
@@ -190,8 +189,7 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 found.append(
                     (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
-        if any(m.every for m in parsed.values()):
-            found += [(offset, _INPUT_REPLACED_WITH_EVERY) for offset in module.input_replaced]
+        found += [(offset, _INPUT_REPLACED) for offset in module.input_replaced]
         problems += [
             PolicyProblem(name, *location(source, offset), message)
             for offset, message in sorted(found)
@@ -199,11 +197,11 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
     return BundleAnalysis(tuple(problems), _closure(called, reads))
 
 
-_INPUT_REPLACED_WITH_EVERY = (
-    "`with input as ...` in a bundle that uses `every`: rego-cpp aborts the process compiling "
-    "it (a crash, not an error) when the rule it evaluates reaches an `every`. Replace the "
-    "input's fields instead (`with input.a as ... with input.b as ...`), or serve this bundle "
-    "from an OPA server"
+_INPUT_REPLACED = (
+    "`with input as ...`: rego-cpp aborts the process (a crash, not an error) compiling a rule "
+    "so evaluated that compares, counts or calls anything on the input, as most tests do. "
+    "Replace the input's fields instead (`with input.a as ... with input.b as ...`), or serve "
+    "this bundle from an OPA server"
 )
 
 
@@ -270,7 +268,6 @@ class _Parser:
         self.pos = 0
         self.found = _Module()
         words = [t.text if t.kind == "name" else "" for t in self.tokens]
-        self.found.every = "every" in words
         self.found.input_replaced = [
             self.tokens[i].offset
             for i in range(len(words) - 2)

@@ -105,9 +105,9 @@ CONSTRUCTS: dict[str, tuple[str, dict[str, JsonValue], JsonValue]] = {
         {},
         {"empty": True, "none": []},
     ),
-    "with replacing input and a built-in": (
-        "inner if input.x == 1\n"
-        'mocked if inner with input as {"x": 1}\n'
+    "with replacing an input field and a built-in": (
+        "inner if input.x <= 1\n"
+        "mocked if inner with input.x as 1\n"
         "clock := t if {\n\tt := time.now_ns() with time.now_ns as 5\n}",
         {"x": 2},
         {"clock": 5, "mocked": True},
