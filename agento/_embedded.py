@@ -10,9 +10,12 @@ check ``data.json`` first), and errors are printed unless logging is off.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import faulthandler
 import json
 import os
 import re
+import signal
 import threading
 import time
 import weakref
@@ -52,6 +55,9 @@ _ERROR = re.compile(
 )
 
 
+_STEP = "agento-preflight: "
+"""How the preflight child marks its steps among what the native library prints."""
+
 _ENTRYPOINTS = "agento__entrypoints"
 """The package of the generated module through which every decision is asked."""
 
@@ -77,6 +83,11 @@ class EmbeddedEngine:
         verification: Require the bundle to be signed, in OPA's format, by one of these keys
             (`agento.BundleVerification`); an unsigned or altered bundle is refused with the
             file and the reason. Every Decision records the key id.
+        preflight: First compile the bundle and evaluate each of its packages once (with an
+            empty input) in a forked child process, so that a bundle that would crash rego-cpp
+            is a `agento.BundleError` naming the step instead of the death of the worker
+            (a few milliseconds: docs/performance.md). Off only where the caller isolates
+            the engine itself.
     """
 
     name = "embedded"
@@ -88,6 +99,7 @@ class EmbeddedEngine:
         environment: Mapping[str, str] | None = None,
         reproducible: bool = False,
         verification: BundleVerification | None = None,
+        preflight: bool = True,
     ) -> None:
         if isinstance(bundle, PolicyBundle):
             if verification is not None and bundle.signing_key_id is None:
@@ -110,6 +122,8 @@ class EmbeddedEngine:
         self._runtime = canonical_json({"env": dict(environment or {})})
         """What ``opa.runtime()`` answers, as Rego text: the environment given, nothing else."""
         self._entrypoints = self._entrypoint_rules()
+        if preflight:
+            self._preflight()
         self._compiled = self._compile()
 
     def _check(self, reproducible: bool) -> BundleAnalysis:
@@ -131,6 +145,47 @@ class EmbeddedEngine:
         if problems:
             raise BundleError(f"bundle {bundle.source} is refused by the embedded engine", problems)
         return analysis
+
+    def _preflight(self) -> None:
+        """Compile and evaluate every package in a forked copy of this process, which has the
+        same libraries loaded in the same order, so what crashes there would crash here."""
+        if not hasattr(os, "fork"):
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report each step before taking it, then leave at once
+            os.close(reader)
+            os.dup2(writer, 2)  # what the native library prints before dying is the reason
+            faulthandler.disable()
+            with contextlib.suppress(BaseException):
+                try:
+                    self._compiled = self._compile()
+                except BundleError:  # not a crash: the parent reports it
+                    os.write(writer, f"{_STEP}done\n".encode())
+                    raise
+                for policy in sorted(self.bundle.packages):
+                    os.write(writer, f"{_STEP}evaluating data.{_dotted(policy)}\n".encode())
+                    with contextlib.suppress(PolicyError):
+                        self.evaluate(policy, {})
+                os.write(writer, f"{_STEP}done\n".encode())
+            os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as child:
+            lines = child.read().decode(errors="replace").splitlines()
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        steps = [line.removeprefix(_STEP) for line in lines if line.startswith(_STEP)]
+        if code == 0 and steps[-1:] == ["done"]:
+            return
+        said = [line.strip() for line in lines if line.strip() and not line.startswith(_STEP)]
+        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        raise BundleError(
+            f"bundle {self.bundle.source} crashes the embedded engine ({how}) "
+            f"{steps[-1] if steps else 'compiling it'}"
+            + (f" ({'; '.join(said)[:300]})" if said else "")
+            + ": it is refused, and this process keeps running. Rewrite the construct in that "
+            "package, or serve this bundle from an OPA server"
+        )
 
     def _compile(self) -> Bundle:
         bundle, rego = self.bundle, self._interpreter
@@ -262,7 +317,11 @@ class EmbeddedEngine:
 
 def _reference(policy: str) -> str:
     """``data.a.b.c`` for the policy path ``a/b/c``."""
-    return "data." + ".".join(policy.split("/"))
+    return "data." + _dotted(policy)
+
+
+def _dotted(policy: str) -> str:
+    return ".".join(policy.split("/"))
 
 
 def read_output(output: object) -> tuple[JsonValue, str | None] | None:

@@ -21,6 +21,7 @@ from pydantic import JsonValue
 
 from agento import BundleError, EmbeddedEngine
 from agento._audit import AuditReport, DecisionRecorded
+from agento._rego import BundleAnalysis
 from agento._regolib import ISOLATED, native
 from agento._replay import replay_decisions
 from tests.policy.bundles import write_bundle
@@ -313,6 +314,47 @@ def test_digests_compute_in_a_worker_process(tmp_path: Path) -> None:
         for s in (b"x", b"y")
     ]
     assert [ast.literal_eval(line) for line in run.stdout.splitlines()] == expected
+
+
+class Unrefused(EmbeddedEngine):
+    """The engine without its load-time refusals: a bundle rego-cpp cannot survive reaches it."""
+
+    def _check(self, reproducible: bool) -> BundleAnalysis:
+        return BundleAnalysis((), {})
+
+
+CRASHING = {
+    "refunds.rego": "package refunds\n\nallow if input.amount <= 500\n",
+    "refunds_test.rego": "package refunds_test\n\n"
+    'test_small if data.refunds.allow with input as {"amount": 100}\n',
+}
+
+
+def test_a_bundle_that_crashes_the_engine_is_refused_and_the_process_lives(
+    tmp_path: Path,
+) -> None:
+    """rego-cpp aborts (SIGABRT) compiling this; checked first in a forked child, it is a
+    BundleError naming the step, and this process goes on deciding."""
+    bundle = write_bundle(tmp_path / "b", CRASHING)
+    with pytest.raises(BundleError) as raised:
+        Unrefused(bundle)
+    assert "crashes the embedded engine (signal SIGABRT)" in str(raised.value)
+    assert "compiling it (terminate called after throwing" in str(raised.value)
+    assert "serve this bundle from an OPA server" in str(raised.value)
+    assert engine_for(tmp_path / "c", "allow if input.n <= 5").evaluate("p", {"n": 5}).result == {
+        "allow": True
+    }
+
+
+def test_a_bundle_that_evaluates_is_not_refused_by_the_preflight(tmp_path: Path) -> None:
+    files = {
+        **CRASHING,
+        "refunds_test.rego": CRASHING["refunds_test.rego"].replace(
+            'with input as {"amount": 100}', "with input.amount as 100"
+        ),
+    }
+    engine = Unrefused(write_bundle(tmp_path / "b", files))
+    assert engine.evaluate("refunds_test", {}).result == {"test_small": True}
 
 
 def test_rego_cpp_calls_keep_the_gil() -> None:
