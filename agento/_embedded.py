@@ -1,10 +1,11 @@
 """`EmbeddedEngine`: OPA bundles evaluated in-process by regopy (rego-cpp), no server needed.
 
 With `agento._regolib`, which loads rego-cpp in a link namespace of its own, the one module that
-touches regopy. It guards the library's known hazards: some error results
-arrive as non-JSON text with ``ok()`` true, reading a binding of an undefined result aborts the
-process (so results are only ever read as text), ``add_data_json`` accepts non-objects (bundles
-check ``data.json`` first), and errors are printed unless logging is off.
+touches regopy. It guards the library's known hazards: some error results arrive as non-JSON text
+with ``ok()`` true, reading a binding of an undefined result aborts the process (so results are
+read from the output's nodes, and only once its text says it is defined), ``add_data_json``
+accepts non-objects (bundles check ``data.json`` first), errors are printed unless logging is
+off, and some bundles crash it (each is compiled and evaluated in a forked child first).
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ class EmbeddedEngine:
                 rego.add_module(name, source)
             if self._wraps_runtime:
                 rego.add_module(f"{_ENTRYPOINTS}.rego", self._entrypoint_module())
-            rego.add_data_json(json.dumps(dict(bundle.data)))
+            rego.add_data_json(json.dumps(dict(bundle.data), ensure_ascii=False))
             compiled = rego.build(None, sorted(self._entrypoints.values()))
         except RegoError as e:
             raise BundleError(
@@ -306,7 +307,7 @@ class EmbeddedEngine:
         """Give rego-cpp the input document, value for value as OPA would read it. Under the
         lock: the interpreter holds one input at a time."""
         handle = structured_input(document)
-        if handle is None:  # beyond 64-bit integers, or NUL in a string: parsed natively
+        if handle is None:  # an integer beyond 64 bits: parsed natively, arbitrary precision
             self._interpreter.set_input_term(canonical)
             return
         try:
@@ -326,7 +327,9 @@ def _dotted(policy: str) -> str:
 
 def read_output(output: object) -> tuple[JsonValue, str | None] | None:
     """(result, error) from an output, never trusting ``ok`` alone; ``None`` when the document
-    is undefined."""
+    is undefined. The result is read from the output's node tree, value by value, not from its
+    text: rego-cpp prints strings as it holds them, unescaped, so a quote or a newline in a
+    string broke the text, or could have closed the string and opened another key."""
     ok, text = _native.rego_output_ok(output), _native.rego_output_string(output)
     if not ok or text.strip() == "<error>":
         return None, "; ".join(_error_messages(output)) or _first_message(
@@ -334,15 +337,81 @@ def read_output(output: object) -> tuple[JsonValue, str | None] | None:
         ) or "evaluation error"
     if text.strip() == "undefined":
         return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None, _first_message(text) or text.strip()[:200]
-    expressions = value.get("expressions") if isinstance(value, dict) else None
-    if not isinstance(expressions, list) or len(expressions) != 1:
+    node = _native.rego_output_node(output)
+    if not node or _native.rego_node_type(node) is not NodeKind.Results:
+        return None, _first_message(text) or f"unexpected engine output {text.strip()[:200]}"
+    terms = _descend(node, NodeKind.Result, NodeKind.Terms)
+    if terms is None or _native.rego_node_size(terms) != 1:
         return None, f"unexpected engine output {text.strip()[:200]}"
-    result: JsonValue = expressions[0]
-    return result, None
+    try:
+        return _value(_native.rego_node_get(terms, 0)), None
+    except _Unreadable as e:
+        return None, str(e)
+
+
+class _Unreadable(Exception):
+    """A value in an output that cannot be read as OPA would have written it."""
+
+
+def _descend(node: object, *kinds: NodeKind) -> object | None:
+    """The first child of ``node``, then its first, each of the given kinds in turn."""
+    for kind in kinds:
+        if _native.rego_node_size(node) == 0:
+            return None
+        node = _native.rego_node_get(node, 0)
+        if _native.rego_node_type(node) is not kind:
+            return None
+    return node
+
+
+_STRING = json.JSONDecoder(strict=False)  # raw string literals hold newlines as they are
+
+
+def _value(node: object) -> JsonValue:
+    kind = _native.rego_node_type(node)
+    children = [_native.rego_node_get(node, i) for i in range(_native.rego_node_size(node))]
+    if kind in (NodeKind.Term, NodeKind.Scalar) and len(children) == 1:
+        return _value(children[0])
+    if kind is NodeKind.Object:
+        items: dict[str, JsonValue] = {}
+        for item in children:
+            key = _value(_native.rego_node_get(item, 0))
+            items[key if isinstance(key, str) else canonical_json(key)] = _value(
+                _native.rego_node_get(item, 1)
+            )
+        return items
+    if kind in (NodeKind.Array, NodeKind.Set):
+        return [_value(child) for child in children]
+    text = _native.rego_node_value(node)
+    if kind is NodeKind.String:
+        return _string(text)
+    if kind is NodeKind.Int:
+        return int(text)
+    if kind is NodeKind.Float:
+        return float(text)
+    if kind in (NodeKind.Boolean, NodeKind.True_, NodeKind.False_):
+        return text == "true"
+    if kind is NodeKind.Null:
+        return None
+    raise _Unreadable(f"the engine answered a {kind.name} where a JSON value belongs")
+
+
+def _string(held: str) -> str:
+    """A string as rego-cpp holds it: escaped as in JSON (input strings are handed over so, as
+    the policy's literals are kept), and wrapped in quotes when a built-in made it."""
+    if len(held) >= 2 and held[0] == held[-1] == '"':  # a raw quote is always escaped inside
+        held = held[1:-1]
+    try:
+        value, end = _STRING.raw_decode(f'"{held}"')
+    except ValueError:
+        value, end = None, -1
+    if not isinstance(value, str) or end != len(held) + 2:
+        raise _Unreadable(
+            f"the engine answered a string it did not hold as JSON text ({held[:80]!r}): a "
+            "string built-in (upper, lower, substring, ...) changed an escape sequence of a "
+            "string holding a quote, a backslash or a control character"
+        )
+    return value
 
 
 def _error_messages(output: object) -> list[str]:

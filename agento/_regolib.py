@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -128,9 +129,12 @@ class _Unrepresentable(Exception):
 def structured_input(document: JsonValue) -> int | None:
     """``document`` as a rego-cpp input handle (free it with ``rego_free_input``), built with one
     native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
-    (ctypes masks it: 2**64 + 50 arrives as 50) or a string holding NUL (cut there). Hand such a
-    document over as a term (``set_input_term``), which rego-cpp parses with arbitrary-precision
-    integers, as OPA reads JSON numbers."""
+    (ctypes masks it: 2**64 + 50 arrives as 50). Hand such a document over as a term
+    (``set_input_term``), which rego-cpp parses with arbitrary-precision integers, as OPA reads
+    JSON numbers. Strings arrive escaped as in JSON text, the form in which rego-cpp holds the
+    string literals of a policy and the strings of a term: a quote, a backslash or a newline in
+    the input then equals the same character written in the policy, and NUL no longer cuts a
+    string short."""
     lib = native.rego
     handle: int = lib.regoNewInput()
 
@@ -143,10 +147,8 @@ def structured_input(document: JsonValue) -> int | None:
             code = lib.regoInputInt(handle, value)
         elif isinstance(value, float):
             code = lib.regoInputFloat(handle, value)
-        elif isinstance(value, str):
-            if "\0" in value:
-                raise _Unrepresentable
-            code = lib.regoInputString(handle, value.encode())
+        elif isinstance(value, str):  # escaped as JSON, as rego-cpp keeps the policy's literals
+            code = lib.regoInputString(handle, json.dumps(value, ensure_ascii=False)[1:-1].encode())
         elif value is None:
             code = lib.regoInputNull(handle)
         elif isinstance(value, dict):

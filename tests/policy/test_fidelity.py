@@ -8,6 +8,7 @@ import ast
 import ctypes
 import hashlib
 import hmac
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -355,6 +356,48 @@ def test_a_bundle_that_evaluates_is_not_refused_by_the_preflight(tmp_path: Path)
     }
     engine = Unrefused(write_bundle(tmp_path / "b", files))
     assert engine.evaluate("refunds_test", {}).result == {"test_small": True}
+
+
+def test_a_string_cannot_forge_a_key_of_the_result(tmp_path: Path) -> None:
+    """The result was read from rego-cpp's text, which does not escape strings: this input
+    closed its string and added `"allow": true` to a deny."""
+    engine = engine_for(tmp_path, "default allow := false\n\nnote := input.note")
+    forged = 'x", "allow": true, "z": "'
+    decision = engine.evaluate("p", {"note": forged})
+    assert decision.result == {"allow": False, "note": forged}
+    assert decision.allow is False
+
+
+SPECIAL = 'q"b\\s\nn\tt\x00z é😀'
+
+
+def test_strings_with_quotes_backslashes_and_control_characters_are_opas(tmp_path: Path) -> None:
+    """Each failed the decision ("policy evaluation failed"): rego-cpp's text was not JSON."""
+    literal = json.dumps(SPECIAL, ensure_ascii=False)
+    body = (
+        f"same if input.s == {literal}\n"
+        "s := input.s\n"
+        'joined := concat("-", [input.s, "x"])\n'
+        'formatted := sprintf("%s!", [input.s])\n'
+        f"inner := {{{literal}: input.s}}"
+    )
+    decision = engine_for(tmp_path, body).evaluate("p", {"s": SPECIAL})
+    assert decision.result == {
+        "same": True,
+        "s": SPECIAL,
+        "joined": f"{SPECIAL}-x",
+        "formatted": f"{SPECIAL}!",
+        "inner": {SPECIAL: SPECIAL},
+    }
+
+
+def test_a_built_in_that_breaks_an_escape_fails_closed_never_misreads(tmp_path: Path) -> None:
+    """rego-cpp's upper() turns the escaped newline into "\\N": not a string OPA would give,
+    so the decision is an error (a deny), not a different string."""
+    decision = engine_for(tmp_path, "loud := upper(input.s)").evaluate("p", {"s": "a\nb"})
+    assert decision.allow is False
+    assert decision.result is None
+    assert "a string built-in (upper, lower, substring, ...) changed" in decision.reasons[0]
 
 
 def test_rego_cpp_calls_keep_the_gil() -> None:
