@@ -382,7 +382,7 @@ def _value(node: object) -> JsonValue:
         return items
     if kind in (NodeKind.Array, NodeKind.Set):
         return [_value(child) for child in children]
-    text = _native.rego_node_value(node)
+    text: str = _native.rego_node_value(node)
     if kind is NodeKind.String:
         return _string(text)
     if kind is NodeKind.Int:
@@ -390,7 +390,7 @@ def _value(node: object) -> JsonValue:
     if kind is NodeKind.Float:
         return float(text)
     if kind in (NodeKind.Boolean, NodeKind.True_, NodeKind.False_):
-        return text == "true"
+        return bool(text == "true")
     if kind is NodeKind.Null:
         return None
     raise _Unreadable(f"the engine answered a {kind.name} where a JSON value belongs")
