@@ -30,11 +30,14 @@ from agento._decision import Decision, canonical_json, make_decision, now, text_
 from agento._errors import BundleError, PolicyError
 from agento._rego import (
     CLOCK_BUILTIN,
+    ORDER_MODULE,
+    ORDER_PACKAGE,
     RUNTIME_BUILTIN,
     BundleAnalysis,
     PolicyProblem,
     analyse,
     location,
+    ordered,
 )
 from agento._regolib import (
     Bundle,
@@ -191,7 +194,7 @@ class EmbeddedEngine:
     def _compile(self) -> Bundle:
         bundle, rego = self.bundle, self._interpreter
         try:
-            for name, source in bundle.modules.items():
+            for name, source in engine_modules(bundle).items():
                 rego.add_module(name, source)
             if self._wraps_runtime:
                 rego.add_module(f"{_ENTRYPOINTS}.rego", self._entrypoint_module())
@@ -307,13 +310,20 @@ class EmbeddedEngine:
         """Give rego-cpp the input document, value for value as OPA would read it. Under the
         lock: the interpreter holds one input at a time."""
         handle = structured_input(document)
-        if handle is None:  # an integer beyond 64 bits: parsed natively, arbitrary precision
+        if handle is None:  # a float, or an integer beyond 64 bits: parsed natively, exactly
             self._interpreter.set_input_term(canonical)
             return
         try:
             _native.rego_set_input(self._interpreter._impl, handle)
         finally:
             _native.rego_free_input(handle)
+
+
+def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
+    """The bundle's modules as rego-cpp is given them: comparisons ordering values as OPA
+    does (`agento._rego.ordered`), with the module that does it."""
+    modules = {name: ordered(source) for name, source in bundle.modules.items()}
+    return {**modules, f"{ORDER_PACKAGE}.rego": ORDER_MODULE}
 
 
 def _reference(policy: str) -> str:
@@ -380,8 +390,10 @@ def _value(node: object) -> JsonValue:
                 _native.rego_node_get(item, 1)
             )
         return items
-    if kind in (NodeKind.Array, NodeKind.Set):
+    if kind is NodeKind.Array:
         return [_value(child) for child in children]
+    if kind is NodeKind.Set:  # rego-cpp's own order compares numbers as text: OPA's instead
+        return sorted((_value(child) for child in children), key=_opa_order)
     text: str = _native.rego_node_value(node)
     if kind is NodeKind.String:
         return _string(text)
@@ -394,6 +406,52 @@ def _value(node: object) -> JsonValue:
     if kind is NodeKind.Null:
         return None
     raise _Unreadable(f"the engine answered a {kind.name} where a JSON value belongs")
+
+
+class _OpaOrder:
+    """A sort key giving OPA's total order of values (``ast.Compare``): null, booleans,
+    numbers, strings, arrays, objects; numbers by value, arrays element by element, objects by
+    their sorted keys and then their values. Sets arrive as arrays, already in this order."""
+
+    __slots__ = ("rank", "value")
+
+    def __init__(self, value: JsonValue) -> None:
+        self.value = value
+        self.rank = (
+            0
+            if value is None
+            else 1
+            if isinstance(value, bool)
+            else 2
+            if isinstance(value, int | float)
+            else 3
+            if isinstance(value, str)
+            else 4
+            if isinstance(value, list)
+            else 5
+        )
+
+    def __lt__(self, other: _OpaOrder) -> bool:
+        if self.rank != other.rank:
+            return self.rank < other.rank
+        a, b = self.value, other.value
+        if isinstance(a, list) and isinstance(b, list):
+            return [_OpaOrder(x) for x in a] < [_OpaOrder(y) for y in b]
+        if isinstance(a, dict) and isinstance(b, dict):
+            ka, kb = sorted(a), sorted(b)
+            if ka != kb:
+                return ka < kb
+            return [_OpaOrder(a[k]) for k in ka] < [_OpaOrder(b[k]) for k in kb]
+        return a < b  # type: ignore[operator]  # same rank: comparable
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OpaOrder) and not (self < other or other < self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _opa_order(value: JsonValue) -> _OpaOrder:
+    return _OpaOrder(value)
 
 
 def _string(held: str) -> str:

@@ -81,6 +81,8 @@ _ONE_LINE_EVERY = (
 _BINARY = frozenset(
     {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
 )
+_ORDERING = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 _MAX_EXACT_INTEGER = 2**53
 _MAX_INT64 = 2**63 - 1
@@ -143,6 +145,15 @@ class _Module:
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
+    comparisons: list[_Comparison] = field(default_factory=list)
+    """Every ``a < b``, ``a <= b``, ``a > b``, ``a >= b``, where it starts and ends."""
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    start: int
+    operator: _Token
+    end: int
 
 
 @dataclass(frozen=True)
@@ -422,29 +433,52 @@ class _Parser:
 
     def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
         expect_operand = True
+        # The comparison being read: where its left operand started, and its operator.
+        segment: int | None = None
+        operator: _Token | None = None
+
+        def close() -> None:
+            nonlocal segment, operator
+            if segment is not None and operator is not None and self.pos > 0:
+                last = self.tokens[self.pos - 1]
+                end = last.offset + len(last.text)
+                if end > operator.offset + len(operator.text):
+                    self.found.comparisons.append(_Comparison(segment, operator, end))
+            segment = operator = None
+
         while (token := self.peek()) is not None:
             if token.kind == "newline":
                 if expect_operand or in_group:
                     self.advance()
                     continue
-                return
+                break
             if token.kind != "string" and token.text in stops:
-                return
+                break
             if expect_operand:
+                if token.text in ("not", "some"):
+                    close()
+                elif segment is None:
+                    segment = token.offset
                 expect_operand = self.operand(token)
             elif token.text == "{":
-                return  # after an operand a brace opens a body, not a value
+                break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
+                if token.text in _ORDERING and operator is None and segment is not None:
+                    operator = token
+                elif token.text not in _ARITHMETIC:
+                    close()
                 self.advance()
                 expect_operand = True
             elif token.text == "with":
+                close()
                 self.advance()
                 self.reference()
                 if self.at("as"):
                     self.advance()
                 expect_operand = True
             else:
-                return
+                break
+        close()
 
     def operand(self, token: _Token) -> bool:
         """Read one operand (or a prefix of one); whether an operand is still expected."""
@@ -549,6 +583,50 @@ class _Parser:
         problem = unrepresentable(token.text)
         if problem:
             self.found.problems.append((token.offset, problem))
+
+
+ORDER_PACKAGE = "agento__order"
+ORDER_MODULE = f"""package {ORDER_PACKAGE}
+
+rank(x) := 0 if is_null(x)
+rank(x) := 1 if is_boolean(x)
+rank(x) := 2 if is_number(x)
+rank(x) := 3 if is_string(x)
+rank(x) := 4 if is_array(x)
+rank(x) := 5 if is_object(x)
+rank(x) := 6 if is_set(x)
+""" + "".join(
+    f"""
+{name}(a, b) := a {operator} b if rank(a) == rank(b)
+else := rank(a) {operator[0]} rank(b)
+"""
+    for operator, name in _ORDERING.items()
+)
+"""OPA's ordering of values of different types (null < booleans < numbers < strings < arrays <
+objects < sets), which rego-cpp does not follow: ``"4.999" >= 5`` is true in OPA, and was false
+in rego-cpp (``0 <= true`` was true)."""
+
+
+def ordered(source: str) -> str:
+    """``source`` with every ordering comparison ``a < b`` written as a call of `ORDER_MODULE`
+    (``data.agento__order.lt(a, b)``), on the same lines, so that rego-cpp orders values of
+    different types as OPA does."""
+    comparisons = _Parser(source).module().comparisons
+    if not comparisons:
+        return source
+    # Point edits: open before each left operand (the outer comparison first), the operator
+    # becomes a comma, close after each right operand (the inner comparison first).
+    edits: list[tuple[int, int, int, str]] = []  # offset, order, length replaced, text
+    for c in comparisons:
+        width = c.end - c.start
+        edits.append((c.start, -width, 0, f"data.{ORDER_PACKAGE}.{_ORDERING[c.operator.text]}("))
+        edits.append((c.operator.offset, 0, len(c.operator.text), ","))
+        edits.append((c.end, width, 0, ")"))
+    parts, at = [], 0
+    for offset, _, length, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        parts += [source[at:offset], text]
+        at = offset + length
+    return "".join(parts) + source[at:]
 
 
 def unrepresentable(literal: str) -> str | None:

@@ -129,7 +129,8 @@ class _Unrepresentable(Exception):
 def structured_input(document: JsonValue) -> int | None:
     """``document`` as a rego-cpp input handle (free it with ``rego_free_input``), built with one
     native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
-    (ctypes masks it: 2**64 + 50 arrives as 50). Hand such a document over as a term
+    (ctypes masks it: 2**64 + 50 arrives as 50) or any float (rego-cpp keeps six significant
+    digits of one, and 5e-324 became 0). Hand such a document over as a term
     (``set_input_term``), which rego-cpp parses with arbitrary-precision integers, as OPA reads
     JSON numbers. Strings arrive escaped as in JSON text, the form in which rego-cpp holds the
     string literals of a policy and the strings of a term: a quote, a backslash or a newline in
@@ -145,8 +146,8 @@ def structured_input(document: JsonValue) -> int | None:
             if value not in _INT64:
                 raise _Unrepresentable
             code = lib.regoInputInt(handle, value)
-        elif isinstance(value, float):
-            code = lib.regoInputFloat(handle, value)
+        elif isinstance(value, float):  # regoInputFloat keeps 6 digits: 0.1234567 is 0.123457
+            raise _Unrepresentable
         elif isinstance(value, str):  # escaped as JSON, as rego-cpp keeps the policy's literals
             code = lib.regoInputString(handle, json.dumps(value, ensure_ascii=False)[1:-1].encode())
         elif value is None:
