@@ -70,10 +70,36 @@ _REMOVED_BUILTINS = frozenset(
 )
 """Deprecated built-ins OPA 1.0 removed."""
 
+_BY_TEXT = "the embedded engine (rego-cpp) orders numbers by their text"
+_DIVERGENT_BUILTINS = {
+    "max": f"{_BY_TEXT}: max([1001, 999]) is 999. Write it as a comprehension: "
+    "`largest := [x | some x in xs; count([y | some y in xs; y > x]) == 0][0]`",
+    "min": f"{_BY_TEXT}: min([-0.01, -5]) is -0.01. Write it as a comprehension: "
+    "`smallest := [x | some x in xs; count([y | some y in xs; y < x]) == 0][0]`",
+    "sort": f"{_BY_TEXT}: sort([3, 10, 2]) is [10, 2, 3]. Compare the values themselves "
+    "(`x < y` orders as OPA does), or serve this bundle from an OPA server",
+    "semver.compare": "the embedded engine (rego-cpp) compares versions by their text: "
+    'semver.compare("1.10.0", "1.9.9") is -1. Compare major, minor and patch as numbers, '
+    'one at a time (`to_number(split(v, ".")[1])`)',
+    "time.parse_ns": "the embedded engine (rego-cpp) answers undefined for a layout OPA "
+    "parses; for RFC 3339 times use `time.parse_rfc3339_ns`",
+}
+"""Built-ins whose answers in rego-cpp are not OPA's on ordinary arguments, each with the
+rewrite that gives OPA's answer on both engines (found by tests/policy/differential.py)."""
+
 _V0_BODY = (
     "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
     "{ ... }` for a set, or `name[key] := value if { ... }` for an object"
 )
+_NOT_OVER_A_READ = (
+    "`not` over a call, a comparison, `in` or a lookup on a value read from input or data: where "
+    "that "
+    "value is undefined (a field missing), OPA makes the expression undefined, so the rule "
+    "does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. Bind "
+    'the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which both '
+    "evaluate alike"
+)
+_NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
     "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
     "parse it; write the body in braces, `name if { every ... }`"
@@ -194,6 +220,8 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 or root in ("data", "input")
             ):
                 continue
+            elif call in _DIVERGENT_BUILTINS:
+                found.append((offset, f"built-in `{call}`: {_DIVERGENT_BUILTINS[call]}"))
             elif is_builtin(call):
                 builtins.add(call)
             else:
@@ -284,6 +312,41 @@ class _Parser:
             for i in range(len(words) - 2)
             if words[i : i + 3] == ["with", "input", "as"]
         ]
+        self.found.problems += [
+            (self.tokens[i].offset, _NOT_OVER_A_READ) for i in self.negations_over_reads()
+        ]
+
+    def negations_over_reads(self) -> Iterator[int]:
+        """Each ``not`` whose expression calls something on, compares, or looks up by a value
+        read from ``input`` or ``data``: the token positions."""
+        for i, token in enumerate(self.tokens):
+            if token.kind != "name" or token.text != "not":
+                continue
+            reads = computes = False
+            depth = 0
+            for j in range(i + 1, len(self.tokens)):
+                t = self.tokens[j]
+                if t.kind == "newline" and depth == 0:
+                    break
+                if t.kind == "string":
+                    continue
+                if t.text in _CLOSERS:
+                    depth += 1
+                    computes |= t.text == "(" and self.tokens[j - 1].kind == "name"
+                elif t.text in _CLOSERS.values():
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif t.text == ";" and depth == 0:
+                    break
+                elif t.kind == "name":
+                    read = t.text in ("input", "data") and self.tokens[j - 1].text != "."
+                    reads |= read
+                    computes |= t.text == "in" or (read and depth > 0)  # a key, an argument
+                else:
+                    computes |= t.text in _NEGATED_COMPUTATIONS
+            if reads and computes:
+                yield i
 
     # -- the token stream
 

@@ -37,7 +37,7 @@ CONSTRUCTS: dict[str, tuple[str, dict[str, JsonValue], JsonValue]] = {
         {"allow": True},
     ),
     "negated membership in a set literal": (
-        'allow if not input.channel in {"fax"}',
+        'allow if {\n\tchannel := input.channel\n\tnot channel in {"fax"}\n}',
         {"channel": "email"},
         {"allow": True},
     ),

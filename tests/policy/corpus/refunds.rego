@@ -17,6 +17,7 @@ deny contains sprintf("refund of %d exceeds the %s limit of %d", [input.amount, 
 
 deny contains "refunds to a closed account need a human" if input.account.closed == true
 
-deny contains sprintf("currency %s is not refundable", [input.currency]) if {
-	not input.currency in {"EUR", "USD", "GBP"}
+deny contains sprintf("currency %s is not refundable", [currency]) if {
+	currency := input.currency
+	not currency in {"EUR", "USD", "GBP"}
 }
