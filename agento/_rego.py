@@ -92,12 +92,11 @@ _V0_BODY = (
     "{ ... }` for a set, or `name[key] := value if { ... }` for an object"
 )
 _NOT_OVER_A_READ = (
-    "`not` over a call, a comparison, `in` or a lookup on a value read from input or data: where "
-    "that "
-    "value is undefined (a field missing), OPA makes the expression undefined, so the rule "
-    "does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. Bind "
-    'the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which both '
-    "evaluate alike"
+    "`not` over a call, a comparison, `in` or a lookup on a value read from the input: where "
+    "that value is undefined (a field missing), OPA makes the expression undefined, so the "
+    "rule does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. "
+    'Bind the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which '
+    "both evaluate alike"
 )
 _NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
@@ -318,7 +317,8 @@ class _Parser:
 
     def negations_over_reads(self) -> Iterator[int]:
         """Each ``not`` whose expression calls something on, compares, or looks up by a value
-        read from ``input`` or ``data``: the token positions."""
+        read from ``input``: the token positions. (``data`` is the bundle's own, the same for
+        every decision, and its tests and the preflight evaluate it.)"""
         for i, token in enumerate(self.tokens):
             if token.kind != "name" or token.text != "not":
                 continue
@@ -340,7 +340,7 @@ class _Parser:
                 elif t.text == ";" and depth == 0:
                     break
                 elif t.kind == "name":
-                    read = t.text in ("input", "data") and self.tokens[j - 1].text != "."
+                    read = t.text == "input" and self.tokens[j - 1].text != "."
                     reads |= read
                     computes |= t.text == "in" or (read and depth > 0)  # a key, an argument
                 else:
