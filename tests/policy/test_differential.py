@@ -14,9 +14,9 @@ from pydantic import JsonValue
 
 pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
 
-from agento import EmbeddedEngine, PolicyBundle  # noqa: E402
-from tests.policy.differential import CORPUS, VALID, Outcome, compare, inputs  # noqa: E402
-from tests.policy.oracle import Oracle  # noqa: E402
+from agento import EmbeddedEngine, PolicyBundle
+from tests.policy.differential import CORPUS, VALID, Outcome, compare, inputs
+from tests.policy.oracle import Oracle
 
 EXAMPLES = int(os.environ.get("AGENTO_DIFFERENTIAL_EXAMPLES", "40"))
 BUNDLE = PolicyBundle.load(CORPUS)
