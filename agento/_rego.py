@@ -651,17 +651,11 @@ class _Parser:
 ORDER_PACKAGE = "agento__order"
 ORDER_MODULE = f"""package {ORDER_PACKAGE}
 
-rank(x) := 0 if is_null(x)
-rank(x) := 1 if is_boolean(x)
-rank(x) := 2 if is_number(x)
-rank(x) := 3 if is_string(x)
-rank(x) := 4 if is_array(x)
-rank(x) := 5 if is_object(x)
-rank(x) := 6 if is_set(x)
+ranks := {{"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5, "set": 6}}
 """ + "".join(
     f"""
-{name}(a, b) := a {operator} b if rank(a) == rank(b)
-else := rank(a) {operator[0]} rank(b)
+{name}(a, b) := a {operator} b if type_name(a) == type_name(b)
+else := ranks[type_name(a)] {operator[0]} ranks[type_name(b)]
 """
     for operator, name in _ORDERING.items()
 )

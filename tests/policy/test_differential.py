@@ -16,6 +16,7 @@ pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` 
 
 from agento import EmbeddedEngine, PolicyBundle
 from tests.policy.differential import CORPUS, VALID, Outcome, compare, inputs
+from tests.policy.fidelity_table import table
 from tests.policy.oracle import Oracle
 
 EXAMPLES = int(os.environ.get("AGENTO_DIFFERENTIAL_EXAMPLES", "40"))
@@ -115,3 +116,12 @@ def test_the_commissioning_example_decides_as_opa(
     bundle = PolicyBundle.load(EXAMPLE_POLICY)
     outcome, ours, theirs = compare(EmbeddedEngine(bundle), Oracle(bundle), policy, document)
     assert outcome is Outcome.AGREE, (ours, theirs)
+
+
+def test_the_fidelity_table_in_the_docs_is_what_both_engines_answer() -> None:
+    """docs/policies.md's table "Measured against OPA" is rendered from both engines' answers."""
+    docs = (Path(__file__).parents[2] / "docs" / "policies.md").read_text()
+    assert table() in docs, (
+        "docs/policies.md is out of date: paste `python -m tests.policy.fidelity_table` into "
+        'its section "Measured against OPA"'
+    )

@@ -400,6 +400,78 @@ def test_a_built_in_that_breaks_an_escape_fails_closed_never_misreads(tmp_path: 
     assert "a string built-in (upper, lower, substring, ...) changed" in decision.reasons[0]
 
 
+@pytest.mark.parametrize("number", [0.1234567891234, 1e-300, 5000.000000001, 1e20, 50.02, -0.05])
+def test_input_floats_reach_the_policy_whole(tmp_path: Path, number: float) -> None:
+    """rego-cpp's float input wrote each with six decimals: 0.1234567891234 was 0.123457 to
+    the policy, 1e-300 was 0, and 5000.000000001 + 1 was 5001."""
+    engine = engine_for(tmp_path, "seen := input.n\ntwice := input.n * 2")
+    assert engine.evaluate("p", {"n": number}).result == {"seen": number, "twice": number * 2}
+
+
+@pytest.mark.parametrize(
+    ("comparison", "value", "opa"),
+    [
+        ("input.x >= 5", "4.999", True),  # strings order after numbers
+        ("input.x <= 1000000", False, True),  # booleans before numbers
+        ("input.x <= 1000", None, True),  # null first
+        ("0 <= input.x", True, False),  # rego-cpp answered true
+        ("input.x < 5", [1], False),
+        ("input.x > 2", 3, True),
+    ],
+)
+def test_values_of_different_types_order_as_in_opa(
+    tmp_path: Path, comparison: str, value: JsonValue, opa: bool
+) -> None:
+    engine = engine_for(tmp_path, f"default c := false\n\nc if {comparison}")
+    assert engine.evaluate("p", {"x": value}).result == {"c": opa}
+
+
+def test_sets_in_a_result_come_in_opas_order(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, "s := {x | some x in input.xs}\nkeys := object.keys(input.o)")
+    decision = engine.evaluate("p", {"xs": [10, 9, "a", 1.5, None, True], "o": {"b": 1, "a": 2}})
+    assert decision.result == {"s": [None, True, 1.5, 9, 10, "a"], "keys": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("m := max([1001, 999])", "max([1001, 999]) is 999"),
+        ("m := min([-0.01, -5])", "min([-0.01, -5]) is -0.01"),
+        ("s := sort([3, 10, 2])", "sort([3, 10, 2]) is [10, 2, 3]"),
+        ('c := semver.compare("1.10.0", "1.9.9")', 'semver.compare("1.10.0", "1.9.9") is -1'),
+        ('t := time.parse_ns("2006-01-02", "2024-01-01")', "use `time.parse_rfc3339_ns`"),
+        ('c if not "x" in input.g', "Bind the value first"),
+        ("c if not is_string(input.t)", "Bind the value first"),
+        ("c if not input.n > 1", "Bind the value first"),
+        ("c if not allowed[input.k]\nallowed := {}", "Bind the value first"),
+    ],
+)
+def test_what_rego_cpp_answers_differently_is_refused_with_the_rewrite(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(BundleError) as raised:
+        engine_for(tmp_path, body)
+    [problem] = raised.value.problems
+    assert (problem.row, problem.column) == (3, problem.column)
+    assert message in problem.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'c if { g := input.g; not "x" in g }',
+        "c if not input.flag",
+        "c if not input.x == 1",
+        "c if not data.q",
+        "c if not count(deny) > 0\ndeny contains 1 if false",
+    ],
+)
+def test_a_not_both_engines_agree_on_loads(tmp_path: Path, body: str) -> None:
+    result = engine_for(tmp_path, body).evaluate("p", {"g": ["y"], "x": 2}).result
+    assert isinstance(result, dict)
+    assert result["c"] is True
+
+
 def test_rego_cpp_calls_keep_the_gil() -> None:
     """Every ctypes call that released the GIL waited for it again; beside a busy thread a
     decision took 27 ms instead of 0.2 (benchmarks/decisions.py)."""
