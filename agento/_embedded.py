@@ -16,6 +16,7 @@ import faulthandler
 import json
 import os
 import re
+import select
 import signal
 import threading
 import time
@@ -58,6 +59,9 @@ _ERROR = re.compile(
     re.MULTILINE,
 )
 
+
+_PREFLIGHT_SECONDS = 120
+"""How long the preflight may take before its child is killed and the bundle refused."""
 
 _STEP = "agento-preflight: "
 """How the preflight child marks its steps among what the native library prints."""
@@ -174,19 +178,22 @@ class EmbeddedEngine:
                 os.write(writer, f"{_STEP}done\n".encode())
             os._exit(0)
         os.close(writer)
-        with os.fdopen(reader, "rb") as child:
-            lines = child.read().decode(errors="replace").splitlines()
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
+        code, lines = _outcome(pid, reader)
         steps = [line.removeprefix(_STEP) for line in lines if line.startswith(_STEP)]
         if code == 0 and steps[-1:] == ["done"]:
             return
-        said = [line.strip() for line in lines if line.strip() and not line.startswith(_STEP)]
-        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+        printed = "; ".join(line.strip() for line in lines if not line.startswith(_STEP))
+        how = (
+            f"killed after {_PREFLIGHT_SECONDS} s"
+            if code is None
+            else f"signal {signal.Signals(-code).name}"
+            if code < 0
+            else f"exit status {code}"
+        )
         raise BundleError(
             f"bundle {self.bundle.source} crashes the embedded engine ({how}) "
             f"{steps[-1] if steps else 'compiling it'}"
-            + (f" ({'; '.join(said)[:300]})" if said else "")
+            + (f" ({printed.strip('; ')[:300]})" if printed.strip("; ") else "")
             + ": it is refused, and this process keeps running. Rewrite the construct in that "
             "package, or serve this bundle from an OPA server"
         )
@@ -329,6 +336,27 @@ def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
 def _reference(policy: str) -> str:
     """``data.a.b.c`` for the policy path ``a/b/c``."""
     return "data." + _dotted(policy)
+
+
+def _outcome(pid: int, reader: int) -> tuple[int | None, list[str]]:
+    """The preflight child's exit code (``None`` when it ran out of time and was killed) and
+    the lines it wrote."""
+    said = bytearray()
+    deadline = time.monotonic() + _PREFLIGHT_SECONDS
+    timed_out = False
+    with os.fdopen(reader, "rb", buffering=0) as child:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([child], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                timed_out = True
+                break
+            if not (chunk := child.read(65536)):
+                break
+            said += chunk
+    _, status = os.waitpid(pid, 0)
+    code = None if timed_out else os.waitstatus_to_exitcode(status)
+    return code, said.decode(errors="replace").splitlines()
 
 
 def _dotted(policy: str) -> str:
