@@ -187,9 +187,19 @@ def test_numbers_the_engine_cannot_hold_are_refused_at_load(
     [
         ("allow if every x in input.xs { x > 0 }", "`every` as a one-line rule body"),
         ("squares := {x: x * x | some x in input.xs}", "Invalid collection"),
+        # What rego-cpp parses but answers differently from OPA, refused with the rewrite.
+        ("m := max([1001, 999])", "max([1001, 999]) is 999"),
+        ("m := min([-0.01, -5])", "min([-0.01, -5]) is -0.01"),
+        ("s := sort([3, 10, 2])", "sort([3, 10, 2]) is [10, 2, 3]"),
+        ('c := semver.compare("1.10.0", "1.9.9")', 'semver.compare("1.10.0", "1.9.9") is -1'),
+        ('t := time.parse_ns("2006-01-02", "2024-01-01")', "use `time.parse_rfc3339_ns`"),
+        ('c if not "x" in input.g', "Bind the value first"),
+        ("c if not is_string(input.t)", "Bind the value first"),
+        ("c if not input.n > 1", "Bind the value first"),
+        ("c if not allowed[input.k]\nallowed := {}", "Bind the value first"),
     ],
 )
-def test_what_opa_accepts_and_rego_cpp_cannot_parse_is_a_located_load_error(
+def test_what_rego_cpp_cannot_parse_or_answers_differently_is_a_located_load_error(
     tmp_path: Path, body: str, message: str
 ) -> None:
     with pytest.raises(BundleError) as raised:
@@ -430,30 +440,6 @@ def test_sets_in_a_result_come_in_opas_order(tmp_path: Path) -> None:
     engine = engine_for(tmp_path, "s := {x | some x in input.xs}\nkeys := object.keys(input.o)")
     decision = engine.evaluate("p", {"xs": [10, 9, "a", 1.5, None, True], "o": {"b": 1, "a": 2}})
     assert decision.result == {"s": [None, True, 1.5, 9, 10, "a"], "keys": ["a", "b"]}
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        ("m := max([1001, 999])", "max([1001, 999]) is 999"),
-        ("m := min([-0.01, -5])", "min([-0.01, -5]) is -0.01"),
-        ("s := sort([3, 10, 2])", "sort([3, 10, 2]) is [10, 2, 3]"),
-        ('c := semver.compare("1.10.0", "1.9.9")', 'semver.compare("1.10.0", "1.9.9") is -1'),
-        ('t := time.parse_ns("2006-01-02", "2024-01-01")', "use `time.parse_rfc3339_ns`"),
-        ('c if not "x" in input.g', "Bind the value first"),
-        ("c if not is_string(input.t)", "Bind the value first"),
-        ("c if not input.n > 1", "Bind the value first"),
-        ("c if not allowed[input.k]\nallowed := {}", "Bind the value first"),
-    ],
-)
-def test_what_rego_cpp_answers_differently_is_refused_with_the_rewrite(
-    tmp_path: Path, body: str, message: str
-) -> None:
-    with pytest.raises(BundleError) as raised:
-        engine_for(tmp_path, body)
-    [problem] = raised.value.problems
-    assert (problem.row, problem.column) == (3, problem.column)
-    assert message in problem.message
 
 
 @pytest.mark.parametrize(
