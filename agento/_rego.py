@@ -499,13 +499,14 @@ class _Parser:
         # The comparison being read: where its left operand started, and its operator.
         segment: int | None = None
         operator: _Token | None = None
+        operator_at = 0
 
         def close() -> None:
             nonlocal segment, operator
-            if segment is not None and operator is not None and self.pos > 0:
-                last = self.tokens[self.pos - 1]
-                end = last.offset + len(last.text)
-                if end > operator.offset + len(operator.text):
+            if segment is not None and operator is not None:
+                right = [t for t in self.tokens[operator_at + 1 : self.pos] if t.kind != "newline"]
+                if right:  # without a right operand it stays the syntax error it is
+                    end = right[-1].offset + len(right[-1].text)
                     self.found.comparisons.append(_Comparison(segment, operator, end))
             segment = operator = None
 
@@ -527,7 +528,7 @@ class _Parser:
                 break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
                 if token.text in _ORDERING and operator is None and segment is not None:
-                    operator = token
+                    operator, operator_at = token, self.pos
                 elif token.text not in _ARITHMETIC:
                     close()
                 self.advance()
