@@ -5,13 +5,18 @@ BIN := $(VENV)/bin
 # The packaged Temporal binaries (temporal, temporal-test-server) live in $(BIN).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo demo-agent test lint typecheck pytest bench faults clean
+.PHONY: demo demo-agent test lint typecheck pytest bench differential faults clean
 
-$(VENV)/.installed: pyproject.toml
+# The differential tests' oracle: OPA v1.20.2's own evaluator. Its wheel says Python >= 3.14
+# but runs on 3.11 (docs/policies.md, "Choosing the engine"); it is a dev tool, not a dependency.
+ORACLE := opa-golib-python-bindings==0.4.4
+
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -c 'import sys; sys.exit("agento needs Python >= 3.11" if sys.version_info < (3, 11) else 0)'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python '$(ORACLE)'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -35,6 +40,11 @@ pytest: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks
+
+# The embedded engine against OPA on the policy corpus, with many inputs; fewer with EXAMPLES=100.
+EXAMPLES ?= 2000
+differential: $(VENV)/.installed
+	$(BIN)/python -m tests.policy.differential --examples $(EXAMPLES)
 
 # The fault-injection suite; fewer trials with `make faults TRIALS=10`.
 TRIALS ?= 50

@@ -1,18 +1,23 @@
 """`EmbeddedEngine`: OPA bundles evaluated in-process by regopy (rego-cpp), no server needed.
 
 With `agento._regolib`, which loads rego-cpp in a link namespace of its own, the one module that
-touches regopy. It guards the library's known hazards: some error results
-arrive as non-JSON text with ``ok()`` true, reading a binding of an undefined result aborts the
-process (so results are only ever read as text), ``add_data_json`` accepts non-objects (bundles
-check ``data.json`` first), and errors are printed unless logging is off.
+touches regopy. It guards the library's known hazards: some error results arrive as non-JSON text
+with ``ok()`` true, reading a binding of an undefined result aborts the process (so results are
+read from the output's nodes, and only once its text says it is defined), ``add_data_json``
+accepts non-objects (bundles check ``data.json`` first), errors are printed unless logging is
+off, and some bundles crash it (each is compiled and evaluated in a forked child first).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import faulthandler
 import json
 import os
 import re
+import select
+import signal
 import threading
 import time
 import weakref
@@ -26,11 +31,14 @@ from agento._decision import Decision, canonical_json, make_decision, now, text_
 from agento._errors import BundleError, PolicyError
 from agento._rego import (
     CLOCK_BUILTIN,
+    ORDER_MODULE,
+    ORDER_PACKAGE,
     RUNTIME_BUILTIN,
     BundleAnalysis,
     PolicyProblem,
     analyse,
     location,
+    ordered,
 )
 from agento._regolib import (
     Bundle,
@@ -51,6 +59,12 @@ _ERROR = re.compile(
     re.MULTILINE,
 )
 
+
+_PREFLIGHT_SECONDS = 120
+"""How long the preflight may take before its child is killed and the bundle refused."""
+
+_STEP = "agento-preflight: "
+"""How the preflight child marks its steps among what the native library prints."""
 
 _ENTRYPOINTS = "agento__entrypoints"
 """The package of the generated module through which every decision is asked."""
@@ -77,6 +91,11 @@ class EmbeddedEngine:
         verification: Require the bundle to be signed, in OPA's format, by one of these keys
             (`agento.BundleVerification`); an unsigned or altered bundle is refused with the
             file and the reason. Every Decision records the key id.
+        preflight: First compile the bundle and evaluate each of its packages once (with an
+            empty input) in a forked child process, so that a bundle that would crash rego-cpp
+            is a `agento.BundleError` naming the step instead of the death of the worker
+            (a few milliseconds: docs/performance.md). Off only where the caller isolates
+            the engine itself.
     """
 
     name = "embedded"
@@ -88,6 +107,7 @@ class EmbeddedEngine:
         environment: Mapping[str, str] | None = None,
         reproducible: bool = False,
         verification: BundleVerification | None = None,
+        preflight: bool = True,
     ) -> None:
         if isinstance(bundle, PolicyBundle):
             if verification is not None and bundle.signing_key_id is None:
@@ -110,6 +130,8 @@ class EmbeddedEngine:
         self._runtime = canonical_json({"env": dict(environment or {})})
         """What ``opa.runtime()`` answers, as Rego text: the environment given, nothing else."""
         self._entrypoints = self._entrypoint_rules()
+        if preflight:
+            self._preflight()
         self._compiled = self._compile()
 
     def _check(self, reproducible: bool) -> BundleAnalysis:
@@ -132,14 +154,58 @@ class EmbeddedEngine:
             raise BundleError(f"bundle {bundle.source} is refused by the embedded engine", problems)
         return analysis
 
+    def _preflight(self) -> None:
+        """Compile and evaluate every package in a forked copy of this process, which has the
+        same libraries loaded in the same order, so what crashes there would crash here."""
+        if not hasattr(os, "fork"):
+            return
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report each step before taking it, then leave at once
+            os.close(reader)
+            os.dup2(writer, 2)  # what the native library prints before dying is the reason
+            faulthandler.disable()
+            with contextlib.suppress(BaseException):
+                try:
+                    self._compiled = self._compile()
+                except BundleError:  # not a crash: the parent reports it
+                    os.write(writer, f"{_STEP}done\n".encode())
+                    raise
+                for policy in sorted(self.bundle.packages):
+                    os.write(writer, f"{_STEP}evaluating data.{_dotted(policy)}\n".encode())
+                    with contextlib.suppress(PolicyError):
+                        self.evaluate(policy, {})
+                os.write(writer, f"{_STEP}done\n".encode())
+            os._exit(0)
+        os.close(writer)
+        code, lines = _outcome(pid, reader)
+        steps = [line.removeprefix(_STEP) for line in lines if line.startswith(_STEP)]
+        if code == 0 and steps[-1:] == ["done"]:
+            return
+        printed = "; ".join(line.strip() for line in lines if not line.startswith(_STEP))
+        how = (
+            f"killed after {_PREFLIGHT_SECONDS} s"
+            if code is None
+            else f"signal {signal.Signals(-code).name}"
+            if code < 0
+            else f"exit status {code}"
+        )
+        raise BundleError(
+            f"bundle {self.bundle.source} crashes the embedded engine ({how}) "
+            f"{steps[-1] if steps else 'compiling it'}"
+            + (f" ({printed.strip('; ')[:300]})" if printed.strip("; ") else "")
+            + ": it is refused, and this process keeps running. Rewrite the construct in that "
+            "package, or serve this bundle from an OPA server"
+        )
+
     def _compile(self) -> Bundle:
         bundle, rego = self.bundle, self._interpreter
         try:
-            for name, source in bundle.modules.items():
+            for name, source in engine_modules(bundle).items():
                 rego.add_module(name, source)
             if self._wraps_runtime:
                 rego.add_module(f"{_ENTRYPOINTS}.rego", self._entrypoint_module())
-            rego.add_data_json(json.dumps(dict(bundle.data)))
+            rego.add_data_json(json.dumps(dict(bundle.data), ensure_ascii=False))
             compiled = rego.build(None, sorted(self._entrypoints.values()))
         except RegoError as e:
             raise BundleError(
@@ -251,7 +317,7 @@ class EmbeddedEngine:
         """Give rego-cpp the input document, value for value as OPA would read it. Under the
         lock: the interpreter holds one input at a time."""
         handle = structured_input(document)
-        if handle is None:  # beyond 64-bit integers, or NUL in a string: parsed natively
+        if handle is None:  # a float, or an integer beyond 64 bits: parsed natively, exactly
             self._interpreter.set_input_term(canonical)
             return
         try:
@@ -260,14 +326,48 @@ class EmbeddedEngine:
             _native.rego_free_input(handle)
 
 
+def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
+    """The bundle's modules as rego-cpp is given them: comparisons ordering values as OPA
+    does (`agento._rego.ordered`), with the module that does it."""
+    modules = {name: ordered(source) for name, source in bundle.modules.items()}
+    return {**modules, f"{ORDER_PACKAGE}.rego": ORDER_MODULE}
+
+
 def _reference(policy: str) -> str:
     """``data.a.b.c`` for the policy path ``a/b/c``."""
-    return "data." + ".".join(policy.split("/"))
+    return "data." + _dotted(policy)
+
+
+def _outcome(pid: int, reader: int) -> tuple[int | None, list[str]]:
+    """The preflight child's exit code (``None`` when it ran out of time and was killed) and
+    the lines it wrote."""
+    said = bytearray()
+    deadline = time.monotonic() + _PREFLIGHT_SECONDS
+    timed_out = False
+    with os.fdopen(reader, "rb", buffering=0) as child:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([child], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                timed_out = True
+                break
+            if not (chunk := child.read(65536)):
+                break
+            said += chunk
+    _, status = os.waitpid(pid, 0)
+    code = None if timed_out else os.waitstatus_to_exitcode(status)
+    return code, said.decode(errors="replace").splitlines()
+
+
+def _dotted(policy: str) -> str:
+    return ".".join(policy.split("/"))
 
 
 def read_output(output: object) -> tuple[JsonValue, str | None] | None:
     """(result, error) from an output, never trusting ``ok`` alone; ``None`` when the document
-    is undefined."""
+    is undefined. The result is read from the output's node tree, value by value, not from its
+    text: rego-cpp prints strings as it holds them, unescaped, so a quote or a newline in a
+    string broke the text, or could have closed the string and opened another key."""
     ok, text = _native.rego_output_ok(output), _native.rego_output_string(output)
     if not ok or text.strip() == "<error>":
         return None, "; ".join(_error_messages(output)) or _first_message(
@@ -275,15 +375,129 @@ def read_output(output: object) -> tuple[JsonValue, str | None] | None:
         ) or "evaluation error"
     if text.strip() == "undefined":
         return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None, _first_message(text) or text.strip()[:200]
-    expressions = value.get("expressions") if isinstance(value, dict) else None
-    if not isinstance(expressions, list) or len(expressions) != 1:
+    node = _native.rego_output_node(output)
+    if not node or _native.rego_node_type(node) is not NodeKind.Results:
+        return None, _first_message(text) or f"unexpected engine output {text.strip()[:200]}"
+    terms = _descend(node, NodeKind.Result, NodeKind.Terms)
+    if terms is None or _native.rego_node_size(terms) != 1:
         return None, f"unexpected engine output {text.strip()[:200]}"
-    result: JsonValue = expressions[0]
-    return result, None
+    try:
+        return _value(_native.rego_node_get(terms, 0)), None
+    except _Unreadable as e:
+        return None, str(e)
+
+
+class _Unreadable(Exception):
+    """A value in an output that cannot be read as OPA would have written it."""
+
+
+def _descend(node: object, *kinds: NodeKind) -> object | None:
+    """The first child of ``node``, then its first, each of the given kinds in turn."""
+    for kind in kinds:
+        if _native.rego_node_size(node) == 0:
+            return None
+        node = _native.rego_node_get(node, 0)
+        if _native.rego_node_type(node) is not kind:
+            return None
+    return node
+
+
+_STRING = json.JSONDecoder(strict=False)  # raw string literals hold newlines as they are
+
+
+def _value(node: object) -> JsonValue:
+    kind = _native.rego_node_type(node)
+    children = [_native.rego_node_get(node, i) for i in range(_native.rego_node_size(node))]
+    if kind in (NodeKind.Term, NodeKind.Scalar) and len(children) == 1:
+        return _value(children[0])
+    if kind is NodeKind.Object:
+        items: dict[str, JsonValue] = {}
+        for item in children:
+            key = _value(_native.rego_node_get(item, 0))
+            items[key if isinstance(key, str) else canonical_json(key)] = _value(
+                _native.rego_node_get(item, 1)
+            )
+        return items
+    if kind is NodeKind.Array:
+        return [_value(child) for child in children]
+    if kind is NodeKind.Set:  # rego-cpp's own order compares numbers as text: OPA's instead
+        return sorted((_value(child) for child in children), key=_opa_order)
+    text: str = _native.rego_node_value(node)
+    if kind is NodeKind.String:
+        return _string(text)
+    if kind is NodeKind.Int:
+        return int(text)
+    if kind is NodeKind.Float:
+        return float(text)
+    if kind in (NodeKind.Boolean, NodeKind.True_, NodeKind.False_):
+        return bool(text == "true")
+    if kind is NodeKind.Null:
+        return None
+    raise _Unreadable(f"the engine answered a {kind.name} where a JSON value belongs")
+
+
+class _OpaOrder:
+    """A sort key giving OPA's total order of values (``ast.Compare``): null, booleans,
+    numbers, strings, arrays, objects; numbers by value, arrays element by element, objects by
+    their sorted keys and then their values. Sets arrive as arrays, already in this order."""
+
+    __slots__ = ("rank", "value")
+
+    def __init__(self, value: JsonValue) -> None:
+        self.value = value
+        self.rank = (
+            0
+            if value is None
+            else 1
+            if isinstance(value, bool)
+            else 2
+            if isinstance(value, int | float)
+            else 3
+            if isinstance(value, str)
+            else 4
+            if isinstance(value, list)
+            else 5
+        )
+
+    def __lt__(self, other: _OpaOrder) -> bool:
+        if self.rank != other.rank:
+            return self.rank < other.rank
+        a, b = self.value, other.value
+        if isinstance(a, list) and isinstance(b, list):
+            return [_OpaOrder(x) for x in a] < [_OpaOrder(y) for y in b]
+        if isinstance(a, dict) and isinstance(b, dict):
+            ka, kb = sorted(a), sorted(b)
+            if ka != kb:
+                return ka < kb
+            return [_OpaOrder(a[k]) for k in ka] < [_OpaOrder(b[k]) for k in kb]
+        return a < b  # type: ignore[operator]  # same rank: comparable
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OpaOrder) and not (self < other or other < self)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _opa_order(value: JsonValue) -> _OpaOrder:
+    return _OpaOrder(value)
+
+
+def _string(held: str) -> str:
+    """A string as rego-cpp holds it: escaped as in JSON (input strings are handed over so, as
+    the policy's literals are kept), and wrapped in quotes when a built-in made it."""
+    if len(held) >= 2 and held[0] == held[-1] == '"':  # a raw quote is always escaped inside
+        held = held[1:-1]
+    try:
+        value, end = _STRING.raw_decode(f'"{held}"')
+    except ValueError:
+        value, end = None, -1
+    if not isinstance(value, str) or end != len(held) + 2:
+        raise _Unreadable(
+            f"the engine answered a string it did not hold as JSON text ({held[:80]!r}): a "
+            "string built-in (upper, lower, substring, ...) changed an escape sequence of a "
+            "string holding a quote, a backslash or a control character"
+        )
+    return value
 
 
 def _error_messages(output: object) -> list[str]:

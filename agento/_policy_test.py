@@ -15,7 +15,7 @@ from typing import Literal
 
 import pydantic
 
-from agento._embedded import EmbeddedEngine, read_output
+from agento._embedded import EmbeddedEngine, engine_modules, read_output
 from agento._rego import RuleHead, rule_heads
 from agento._regolib import Interpreter, LogLevel
 from agento._regolib import native as _native
@@ -59,7 +59,7 @@ def run_policy_tests(engine: EmbeddedEngine, *, run: str | None = None) -> Polic
     interpreter = Interpreter()  # no input is ever set on it: tests see `input` undefined
     interpreter.log_level = LogLevel.NONE
     interpreter.strict_built_in_errors = False
-    for name, source in bundle.modules.items():
+    for name, source in engine_modules(bundle).items():
         interpreter.add_module(name, source)
     interpreter.add_data_json(json.dumps(dict(bundle.data)))
     return PolicyTestReport(

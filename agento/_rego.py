@@ -70,10 +70,35 @@ _REMOVED_BUILTINS = frozenset(
 )
 """Deprecated built-ins OPA 1.0 removed."""
 
+_BY_TEXT = "the embedded engine (rego-cpp) orders numbers by their text"
+_DIVERGENT_BUILTINS = {
+    "max": f"{_BY_TEXT}: max([1001, 999]) is 999. Write it as a comprehension: "
+    "`largest := [x | some x in xs; count([y | some y in xs; y > x]) == 0][0]`",
+    "min": f"{_BY_TEXT}: min([-0.01, -5]) is -0.01. Write it as a comprehension: "
+    "`smallest := [x | some x in xs; count([y | some y in xs; y < x]) == 0][0]`",
+    "sort": f"{_BY_TEXT}: sort([3, 10, 2]) is [10, 2, 3]. Compare the values themselves "
+    "(`x < y` orders as OPA does), or serve this bundle from an OPA server",
+    "semver.compare": "the embedded engine (rego-cpp) compares versions by their text: "
+    'semver.compare("1.10.0", "1.9.9") is -1. Compare major, minor and patch as numbers, '
+    'one at a time (`to_number(split(v, ".")[1])`)',
+    "time.parse_ns": "the embedded engine (rego-cpp) answers undefined for a layout OPA "
+    "parses; for RFC 3339 times use `time.parse_rfc3339_ns`",
+}
+"""Built-ins whose answers in rego-cpp are not OPA's on ordinary arguments, each with the
+rewrite that gives OPA's answer on both engines (found by tests/policy/differential.py)."""
+
 _V0_BODY = (
     "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
     "{ ... }` for a set, or `name[key] := value if { ... }` for an object"
 )
+_NOT_OVER_A_READ = (
+    "`not` over a call, a comparison, `in` or a lookup on a value read from the input: where "
+    "that value is undefined (a field missing), OPA makes the expression undefined, so the "
+    "rule does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. "
+    'Bind the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which '
+    "both evaluate alike"
+)
+_NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
     "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
     "parse it; write the body in braces, `name if { every ... }`"
@@ -81,6 +106,8 @@ _ONE_LINE_EVERY = (
 _BINARY = frozenset(
     {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
 )
+_ORDERING = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 _MAX_EXACT_INTEGER = 2**53
 _MAX_INT64 = 2**63 - 1
@@ -141,9 +168,17 @@ class _Module:
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
-    every: bool = False
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
+    comparisons: list[_Comparison] = field(default_factory=list)
+    """Every ``a < b``, ``a <= b``, ``a > b``, ``a >= b``, where it starts and ends."""
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    start: int
+    operator: _Token
+    end: int
 
 
 @dataclass(frozen=True)
@@ -184,14 +219,15 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 or root in ("data", "input")
             ):
                 continue
+            elif call in _DIVERGENT_BUILTINS:
+                found.append((offset, f"built-in `{call}`: {_DIVERGENT_BUILTINS[call]}"))
             elif is_builtin(call):
                 builtins.add(call)
             else:
                 found.append(
                     (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
-        if any(m.every for m in parsed.values()):
-            found += [(offset, _INPUT_REPLACED_WITH_EVERY) for offset in module.input_replaced]
+        found += [(offset, _INPUT_REPLACED) for offset in module.input_replaced]
         problems += [
             PolicyProblem(name, *location(source, offset), message)
             for offset, message in sorted(found)
@@ -199,11 +235,11 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
     return BundleAnalysis(tuple(problems), _closure(called, reads))
 
 
-_INPUT_REPLACED_WITH_EVERY = (
-    "`with input as ...` in a bundle that uses `every`: rego-cpp aborts the process compiling "
-    "it (a crash, not an error) when the rule it evaluates reaches an `every`. Replace the "
-    "input's fields instead (`with input.a as ... with input.b as ...`), or serve this bundle "
-    "from an OPA server"
+_INPUT_REPLACED = (
+    "`with input as ...`: rego-cpp aborts the process (a crash, not an error) compiling a rule "
+    "so evaluated that compares, counts or calls anything on the input, as most tests do. "
+    "Replace the input's fields instead (`with input.a as ... with input.b as ...`), or serve "
+    "this bundle from an OPA server"
 )
 
 
@@ -270,12 +306,47 @@ class _Parser:
         self.pos = 0
         self.found = _Module()
         words = [t.text if t.kind == "name" else "" for t in self.tokens]
-        self.found.every = "every" in words
         self.found.input_replaced = [
             self.tokens[i].offset
             for i in range(len(words) - 2)
             if words[i : i + 3] == ["with", "input", "as"]
         ]
+        self.found.problems += [
+            (self.tokens[i].offset, _NOT_OVER_A_READ) for i in self.negations_over_reads()
+        ]
+
+    def negations_over_reads(self) -> Iterator[int]:
+        """Each ``not`` whose expression calls something on, compares, or looks up by a value
+        read from ``input``: the token positions. (``data`` is the bundle's own, the same for
+        every decision, and its tests and the preflight evaluate it.)"""
+        for i, token in enumerate(self.tokens):
+            if token.kind != "name" or token.text != "not":
+                continue
+            reads = computes = False
+            depth = 0
+            for j in range(i + 1, len(self.tokens)):
+                t = self.tokens[j]
+                if t.kind == "newline" and depth == 0:
+                    break
+                if t.kind == "string":
+                    continue
+                if t.text in _CLOSERS:
+                    depth += 1
+                    computes |= t.text == "(" and self.tokens[j - 1].kind == "name"
+                elif t.text in _CLOSERS.values():
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif t.text == ";" and depth == 0:
+                    break
+                elif t.kind == "name":
+                    read = t.text == "input" and self.tokens[j - 1].text != "."
+                    reads |= read
+                    computes |= t.text == "in" or (read and depth > 0)  # a key, an argument
+                else:
+                    computes |= t.text in _NEGATED_COMPUTATIONS
+            if reads and computes:
+                yield i
 
     # -- the token stream
 
@@ -425,29 +496,53 @@ class _Parser:
 
     def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
         expect_operand = True
+        # The comparison being read: where its left operand started, and its operator.
+        segment: int | None = None
+        operator: _Token | None = None
+        operator_at = 0
+
+        def close() -> None:
+            nonlocal segment, operator
+            if segment is not None and operator is not None:
+                right = [t for t in self.tokens[operator_at + 1 : self.pos] if t.kind != "newline"]
+                if right:  # without a right operand it stays the syntax error it is
+                    end = right[-1].offset + len(right[-1].text)
+                    self.found.comparisons.append(_Comparison(segment, operator, end))
+            segment = operator = None
+
         while (token := self.peek()) is not None:
             if token.kind == "newline":
                 if expect_operand or in_group:
                     self.advance()
                     continue
-                return
+                break
             if token.kind != "string" and token.text in stops:
-                return
+                break
             if expect_operand:
+                if token.text in ("not", "some"):
+                    close()
+                elif segment is None:
+                    segment = token.offset
                 expect_operand = self.operand(token)
             elif token.text == "{":
-                return  # after an operand a brace opens a body, not a value
+                break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
+                if token.text in _ORDERING and operator is None and segment is not None:
+                    operator, operator_at = token, self.pos
+                elif token.text not in _ARITHMETIC:
+                    close()
                 self.advance()
                 expect_operand = True
             elif token.text == "with":
+                close()
                 self.advance()
                 self.reference()
                 if self.at("as"):
                     self.advance()
                 expect_operand = True
             else:
-                return
+                break
+        close()
 
     def operand(self, token: _Token) -> bool:
         """Read one operand (or a prefix of one); whether an operand is still expected."""
@@ -552,6 +647,44 @@ class _Parser:
         problem = unrepresentable(token.text)
         if problem:
             self.found.problems.append((token.offset, problem))
+
+
+ORDER_PACKAGE = "agento__order"
+ORDER_MODULE = f"""package {ORDER_PACKAGE}
+
+ranks := {{"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5, "set": 6}}
+""" + "".join(
+    f"""
+{name}(a, b) := a {operator} b if type_name(a) == type_name(b)
+else := ranks[type_name(a)] {operator[0]} ranks[type_name(b)]
+"""
+    for operator, name in _ORDERING.items()
+)
+"""OPA's ordering of values of different types (null < booleans < numbers < strings < arrays <
+objects < sets), which rego-cpp does not follow: ``"4.999" >= 5`` is true in OPA, and was false
+in rego-cpp (``0 <= true`` was true)."""
+
+
+def ordered(source: str) -> str:
+    """``source`` with every ordering comparison ``a < b`` written as a call of `ORDER_MODULE`
+    (``data.agento__order.lt(a, b)``), on the same lines, so that rego-cpp orders values of
+    different types as OPA does."""
+    comparisons = _Parser(source).module().comparisons
+    if not comparisons:
+        return source
+    # Point edits: open before each left operand (the outer comparison first), the operator
+    # becomes a comma, close after each right operand (the inner comparison first).
+    edits: list[tuple[int, int, int, str]] = []  # offset, order, length replaced, text
+    for c in comparisons:
+        width = c.end - c.start
+        edits.append((c.start, -width, 0, f"data.{ORDER_PACKAGE}.{_ORDERING[c.operator.text]}("))
+        edits.append((c.operator.offset, 0, len(c.operator.text), ","))
+        edits.append((c.end, width, 0, ")"))
+    parts, at = [], 0
+    for offset, _, length, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        parts += [source[at:offset], text]
+        at = offset + length
+    return "".join(parts) + source[at:]
 
 
 def unrepresentable(literal: str) -> str | None:

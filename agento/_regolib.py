@@ -15,6 +15,13 @@ by the isolated copy. The library must never be loaded twice (two copies of its 
 process crash), so when regopy was imported before agento, or ``dlmopen`` does not exist (not
 glibc), regopy is used as it was loaded.
 
+A library in a namespace of its own also gets a libc of its own, and two libcs in one process
+hand out the same thread-specific keys: both start at key 0, and both keep the values in the one
+slot table each thread has. The first digest (``crypto.sha256``) made OpenSSL, inside rego-cpp,
+read another library's value from its key as its own and crash the process. Before anything in
+the namespace asks for a key, its libc's first `_RESERVED_KEYS` keys are taken and never used, so
+its keys are slots the process's own libc would hand out only after that many of its own.
+
 agento imports regopy only through this module.
 """
 
@@ -22,7 +29,9 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -30,6 +39,11 @@ from pathlib import Path
 from pydantic import JsonValue
 
 _LM_ID_NEWLM = -1
+_RTLD_DI_LMID = 1
+_RESERVED_KEYS = 16
+"""Keys the namespace's libc hands out first and nobody uses. A worker process's own libc has
+handed out about 7 once temporalio runs; OpenSSL takes 7 more, which stay among the 32 kept in
+each thread's own table (beyond them, libc allocates, and each libc would free the other's)."""
 _log = logging.getLogger("agento")
 
 
@@ -44,10 +58,29 @@ def _isolated_library() -> ctypes.CDLL | None:
     dlmopen.restype = ctypes.c_void_p
     dlmopen.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_int]
     handle = dlmopen(_LM_ID_NEWLM, os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)
+    if handle:
+        _reserve_thread_keys(handle, dlmopen)
     # As a PyDLL, its calls keep the GIL: building one input document takes a few dozen calls
     # of microseconds each, and a worker's other threads took the GIL at every one of them, so
     # that a decision waited for the GIL far longer than it computed.
     return ctypes.PyDLL(str(path), handle=handle) if handle else None
+
+
+def _reserve_thread_keys(handle: int, dlmopen: ctypes._NamedFuncPointer) -> None:
+    """Take the first `_RESERVED_KEYS` thread-specific keys of the libc in ``handle``'s
+    namespace, before OpenSSL (loaded there with rego-cpp, initialized on first use) takes any."""
+    process = ctypes.CDLL(None)
+    namespace = ctypes.c_long()
+    process.dlinfo.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    if process.dlinfo(handle, _RTLD_DI_LMID, ctypes.byref(namespace)) != 0:
+        return
+    libc = dlmopen(namespace.value, b"libc.so.6", os.RTLD_NOW | os.RTLD_LOCAL)
+    if not libc:
+        return
+    create = ctypes.CDLL("libc.so.6", handle=libc).pthread_key_create
+    key = ctypes.c_uint()
+    for _ in range(_RESERVED_KEYS):
+        create(ctypes.byref(key), None)
 
 
 def _import_isolated() -> bool:
@@ -90,6 +123,12 @@ from regopy import rego_shared as native  # noqa: E402
 _INT64 = range(-(2**63), 2**63)
 
 
+def _six_decimals(value: float) -> bool:
+    """Whether rego-cpp, which writes a float it is given with six decimals (as ``%f``),
+    holds ``value`` exactly."""
+    return math.isfinite(value) and float(f"{value:f}") == value
+
+
 class _Unrepresentable(Exception):
     """A value rego-cpp's structured input cannot hold as it is."""
 
@@ -97,9 +136,14 @@ class _Unrepresentable(Exception):
 def structured_input(document: JsonValue) -> int | None:
     """``document`` as a rego-cpp input handle (free it with ``rego_free_input``), built with one
     native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
-    (ctypes masks it: 2**64 + 50 arrives as 50) or a string holding NUL (cut there). Hand such a
-    document over as a term (``set_input_term``), which rego-cpp parses with arbitrary-precision
-    integers, as OPA reads JSON numbers."""
+    (ctypes masks it: 2**64 + 50 arrives as 50) or a float with more than six decimals (rego-cpp
+    writes a float it is given as ``%f`` does: 0.1234567891 arrived as 0.123457, 1e-300 as 0).
+    Hand such a document over as a term
+    (``set_input_term``), which rego-cpp parses with arbitrary-precision integers, as OPA reads
+    JSON numbers. Strings arrive escaped as in JSON text, the form in which rego-cpp holds the
+    string literals of a policy and the strings of a term: a quote, a backslash or a newline in
+    the input then equals the same character written in the policy, and NUL no longer cuts a
+    string short."""
     lib = native.rego
     handle: int = lib.regoNewInput()
 
@@ -111,11 +155,11 @@ def structured_input(document: JsonValue) -> int | None:
                 raise _Unrepresentable
             code = lib.regoInputInt(handle, value)
         elif isinstance(value, float):
-            code = lib.regoInputFloat(handle, value)
-        elif isinstance(value, str):
-            if "\0" in value:
+            if not _six_decimals(value):
                 raise _Unrepresentable
-            code = lib.regoInputString(handle, value.encode())
+            code = lib.regoInputFloat(handle, value)
+        elif isinstance(value, str):  # escaped as JSON, as rego-cpp keeps the policy's literals
+            code = lib.regoInputString(handle, json.dumps(value, ensure_ascii=False)[1:-1].encode())
         elif value is None:
             code = lib.regoInputNull(handle)
         elif isinstance(value, dict):

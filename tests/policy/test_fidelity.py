@@ -4,7 +4,11 @@ and which decisions replay."""
 
 from __future__ import annotations
 
+import ast
 import ctypes
+import hashlib
+import hmac
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -18,6 +22,7 @@ from pydantic import JsonValue
 
 from agento import BundleError, EmbeddedEngine
 from agento._audit import AuditReport, DecisionRecorded
+from agento._rego import BundleAnalysis
 from agento._regolib import ISOLATED, native
 from agento._replay import replay_decisions
 from tests.policy.bundles import write_bundle
@@ -32,7 +37,7 @@ CONSTRUCTS: dict[str, tuple[str, dict[str, JsonValue], JsonValue]] = {
         {"allow": True},
     ),
     "negated membership in a set literal": (
-        'allow if not input.channel in {"fax"}',
+        'allow if {\n\tchannel := input.channel\n\tnot channel in {"fax"}\n}',
         {"channel": "email"},
         {"allow": True},
     ),
@@ -102,9 +107,9 @@ CONSTRUCTS: dict[str, tuple[str, dict[str, JsonValue], JsonValue]] = {
         {},
         {"empty": True, "none": []},
     ),
-    "with replacing input and a built-in": (
-        "inner if input.x == 1\n"
-        'mocked if inner with input as {"x": 1}\n'
+    "with replacing an input field and a built-in": (
+        "inner if input.x <= 1\n"
+        "mocked if inner with input.x as 1\n"
         "clock := t if {\n\tt := time.now_ns() with time.now_ns as 5\n}",
         {"x": 2},
         {"clock": 5, "mocked": True},
@@ -182,9 +187,21 @@ def test_numbers_the_engine_cannot_hold_are_refused_at_load(
     [
         ("allow if every x in input.xs { x > 0 }", "`every` as a one-line rule body"),
         ("squares := {x: x * x | some x in input.xs}", "Invalid collection"),
+        # A comparison without its right side stays an error through the ordering rewrite.
+        ("allow if input.amount <=", "Invalid boolean operator"),
+        # What rego-cpp parses but answers differently from OPA, refused with the rewrite.
+        ("m := max([1001, 999])", "max([1001, 999]) is 999"),
+        ("m := min([-0.01, -5])", "min([-0.01, -5]) is -0.01"),
+        ("s := sort([3, 10, 2])", "sort([3, 10, 2]) is [10, 2, 3]"),
+        ('c := semver.compare("1.10.0", "1.9.9")', 'semver.compare("1.10.0", "1.9.9") is -1'),
+        ('t := time.parse_ns("2006-01-02", "2024-01-01")', "use `time.parse_rfc3339_ns`"),
+        ('c if not "x" in input.g', "Bind the value first"),
+        ("c if not is_string(input.t)", "Bind the value first"),
+        ("c if not input.n > 1", "Bind the value first"),
+        ("c if not allowed[input.k]\nallowed := {}", "Bind the value first"),
     ],
 )
-def test_what_opa_accepts_and_rego_cpp_cannot_parse_is_a_located_load_error(
+def test_what_rego_cpp_cannot_parse_or_answers_differently_is_a_located_load_error(
     tmp_path: Path, body: str, message: str
 ) -> None:
     with pytest.raises(BundleError) as raised:
@@ -270,6 +287,177 @@ def test_a_string_holding_nul_is_not_cut_there(tmp_path: Path) -> None:
     body = 'cut if input.user == "admin"\n\nwhole if input.user == "admin\\u0000x"'
     engine = engine_for(tmp_path, body)
     assert engine.evaluate("p", {"user": "admin\x00x"}).result == {"whole": True}
+
+
+DIGESTS = """
+import threading
+import temporalio.client, temporalio.worker  # the libraries a worker loads, before agento
+from agento import EmbeddedEngine
+engine = EmbeddedEngine(BUNDLE)
+print(engine.evaluate("p", {"s": "x"}).result, flush=True)
+worker = threading.Thread(target=lambda: print(engine.evaluate("p", {"s": "y"}).result))
+worker.start()
+worker.join()
+"""
+
+
+def test_digests_compute_in_a_worker_process(tmp_path: Path) -> None:
+    """crypto.sha256 killed the process (SIGSEGV): OpenSSL, in rego-cpp's link namespace, read
+    another library's thread-specific value as its own."""
+    body = (
+        "sha256 := crypto.sha256(input.s)\nmd5 := crypto.md5(input.s)\n"
+        'sha1 := crypto.sha1(input.s)\nhmac := crypto.hmac.sha256(input.s, "k")'
+    )
+    bundle = write_bundle(tmp_path / "b", {"p.rego": f"package p\n\n{body}\n"})
+    run = subprocess.run(
+        [sys.executable, "-c", DIGESTS.replace("BUNDLE", repr(str(bundle)))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    expected = [
+        {
+            "sha256": hashlib.sha256(s).hexdigest(),
+            "md5": hashlib.md5(s).hexdigest(),
+            "sha1": hashlib.sha1(s).hexdigest(),
+            "hmac": hmac.new(b"k", s, "sha256").hexdigest(),
+        }
+        for s in (b"x", b"y")
+    ]
+    assert [ast.literal_eval(line) for line in run.stdout.splitlines()] == expected
+
+
+class Unrefused(EmbeddedEngine):
+    """The engine without its load-time refusals: a bundle rego-cpp cannot survive reaches it."""
+
+    def _check(self, reproducible: bool) -> BundleAnalysis:
+        return BundleAnalysis((), {})
+
+
+CRASHING = {
+    "refunds.rego": "package refunds\n\nallow if input.amount <= 500\n",
+    "refunds_test.rego": "package refunds_test\n\n"
+    'test_small if data.refunds.allow with input as {"amount": 100}\n',
+}
+
+
+def test_a_bundle_that_crashes_the_engine_is_refused_and_the_process_lives(
+    tmp_path: Path,
+) -> None:
+    """rego-cpp aborts (SIGABRT) compiling this; checked first in a forked child, it is a
+    BundleError naming the step, and this process goes on deciding."""
+    bundle = write_bundle(tmp_path / "b", CRASHING)
+    with pytest.raises(BundleError) as raised:
+        Unrefused(bundle)
+    assert "crashes the embedded engine (signal SIGABRT)" in str(raised.value)
+    assert "compiling it (terminate called after throwing" in str(raised.value)
+    assert "serve this bundle from an OPA server" in str(raised.value)
+    assert engine_for(tmp_path / "c", "allow if input.n <= 5").evaluate("p", {"n": 5}).result == {
+        "allow": True
+    }
+
+
+def test_a_bundle_that_evaluates_is_not_refused_by_the_preflight(tmp_path: Path) -> None:
+    files = {
+        **CRASHING,
+        "refunds_test.rego": CRASHING["refunds_test.rego"].replace(
+            'with input as {"amount": 100}', "with input.amount as 100"
+        ),
+    }
+    engine = Unrefused(write_bundle(tmp_path / "b", files))
+    assert engine.evaluate("refunds_test", {}).result == {"test_small": True}
+
+
+def test_a_string_cannot_forge_a_key_of_the_result(tmp_path: Path) -> None:
+    """The result was read from rego-cpp's text, which does not escape strings: this input
+    closed its string and added `"allow": true` to a deny."""
+    engine = engine_for(tmp_path, "default allow := false\n\nnote := input.note")
+    forged = 'x", "allow": true, "z": "'
+    decision = engine.evaluate("p", {"note": forged})
+    assert decision.result == {"allow": False, "note": forged}
+    assert decision.allow is False
+
+
+SPECIAL = 'q"b\\s\nn\tt\x00z é😀'
+
+
+def test_strings_with_quotes_backslashes_and_control_characters_are_opas(tmp_path: Path) -> None:
+    """Each failed the decision ("policy evaluation failed"): rego-cpp's text was not JSON."""
+    literal = json.dumps(SPECIAL, ensure_ascii=False)
+    body = (
+        f"same if input.s == {literal}\n"
+        "s := input.s\n"
+        'joined := concat("-", [input.s, "x"])\n'
+        'formatted := sprintf("%s!", [input.s])\n'
+        f"inner := {{{literal}: input.s}}"
+    )
+    decision = engine_for(tmp_path, body).evaluate("p", {"s": SPECIAL})
+    assert decision.result == {
+        "same": True,
+        "s": SPECIAL,
+        "joined": f"{SPECIAL}-x",
+        "formatted": f"{SPECIAL}!",
+        "inner": {SPECIAL: SPECIAL},
+    }
+
+
+def test_a_built_in_that_breaks_an_escape_fails_closed_never_misreads(tmp_path: Path) -> None:
+    """rego-cpp's upper() turns the escaped newline into "\\N": not a string OPA would give,
+    so the decision is an error (a deny), not a different string."""
+    decision = engine_for(tmp_path, "loud := upper(input.s)").evaluate("p", {"s": "a\nb"})
+    assert decision.allow is False
+    assert decision.result is None
+    assert "a string built-in (upper, lower, substring, ...) changed" in decision.reasons[0]
+
+
+@pytest.mark.parametrize("number", [0.1234567891234, 1e-300, 5000.000000001, 1e20, 50.02, -0.05])
+def test_input_floats_reach_the_policy_whole(tmp_path: Path, number: float) -> None:
+    """rego-cpp's float input wrote each with six decimals: 0.1234567891234 was 0.123457 to
+    the policy, 1e-300 was 0, and 5000.000000001 + 1 was 5001."""
+    engine = engine_for(tmp_path, "seen := input.n\ntwice := input.n * 2")
+    assert engine.evaluate("p", {"n": number}).result == {"seen": number, "twice": number * 2}
+
+
+@pytest.mark.parametrize(
+    ("comparison", "value", "opa"),
+    [
+        ("input.x >= 5", "4.999", True),  # strings order after numbers
+        ("input.x <= 1000000", False, True),  # booleans before numbers
+        ("input.x <= 1000", None, True),  # null first
+        ("0 <= input.x", True, False),  # rego-cpp answered true
+        ("input.x < 5", [1], False),
+        ("input.x > 2", 3, True),
+    ],
+)
+def test_values_of_different_types_order_as_in_opa(
+    tmp_path: Path, comparison: str, value: JsonValue, opa: bool
+) -> None:
+    engine = engine_for(tmp_path, f"default c := false\n\nc if {comparison}")
+    assert engine.evaluate("p", {"x": value}).result == {"c": opa}
+
+
+def test_sets_in_a_result_come_in_opas_order(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path, "s := {x | some x in input.xs}\nkeys := object.keys(input.o)")
+    decision = engine.evaluate("p", {"xs": [10, 9, "a", 1.5, None, True], "o": {"b": 1, "a": 2}})
+    assert decision.result == {"s": [None, True, 1.5, 9, 10, "a"], "keys": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'c if { g := input.g; not "x" in g }',
+        "c if not input.flag",
+        "c if not input.x == 1",
+        "c if not data.q",
+        "c if not count(deny) > 0\ndeny contains 1 if false",
+    ],
+)
+def test_a_not_both_engines_agree_on_loads(tmp_path: Path, body: str) -> None:
+    result = engine_for(tmp_path, body).evaluate("p", {"g": ["y"], "x": 2}).result
+    assert isinstance(result, dict)
+    assert result["c"] is True
 
 
 def test_rego_cpp_calls_keep_the_gil() -> None:

@@ -131,22 +131,23 @@ def test_a_rule_named_like_a_test_is_a_test_as_in_opa(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("value", ['{"rs": [1]}', "doc"])
-def test_replacing_the_whole_input_in_a_bundle_with_every_is_refused_not_a_crash(
-    tmp_path: Path, value: str
-) -> None:
-    # rego-cpp aborts the process compiling this (found writing the commissioning tests).
-    policy = "package b\n\nallow if {\n\tevery r in input.rs {\n\t\tr > 0\n\t}\n}\n"
+@pytest.mark.parametrize("value", ['{"amount": 100}', "doc"])
+def test_replacing_the_whole_input_is_refused_not_a_crash(tmp_path: Path, value: str) -> None:
+    """A test written the usual OPA way aborted the process (exit 134) in policy test, policy
+    check and EmbeddedEngine: rego-cpp cannot compile `<=` under `with input as`."""
+    policy = "package refunds\n\ndefault allow := false\n\nallow if input.amount <= 500\n"
     tests = (
-        'package b_test\n\ndoc := {"rs": [1]}\n\n'
-        f"test_b if {{\n\tdata.b.allow with input as {value}\n}}\n"
+        'package refunds_test\n\nimport data.refunds\n\ndoc := {"amount": 100}\n\n'
+        f"test_small_refund if refunds.allow with input as {value}\n"
     )
-    root = bundle(tmp_path, {"b.rego": policy, "b_test.rego": tests})
-    run = agento_cli("policy", "test", str(root))
-    assert run.returncode == 2, run.stderr
-    assert "b_test.rego:6:" in run.stderr
-    assert "with input.a as ... with input.b as ..." in run.stderr, "the message names the fix"
+    root = bundle(tmp_path, {"refunds.rego": policy, "refunds_test.rego": tests})
+    for command in ("test", "check"):
+        run = agento_cli("policy", command, str(root))
+        assert run.returncode == 2, run.stderr
+        assert "refunds_test.rego:7:" in run.stderr
+        assert "with input.a as ... with input.b as ..." in run.stderr, "the message names the fix"
     # Fields replaced one by one compile and evaluate.
-    (root / "b_test.rego").write_text(tests.replace("with input as", "with input.rs as [1] #"))
+    fields = tests.replace(f"with input as {value}", "with input.amount as 100")
+    (root / "refunds_test.rego").write_text(fields)
     run = agento_cli("policy", "test", str(root))
     assert (run.returncode, run.stdout.splitlines()[-1]) == (0, "PASS: 1/1"), run.stderr

@@ -18,7 +18,8 @@ allow if {
 
 reason contains sprintf("%s is not a commissioning engineer: only members of commissioning-engineers may override %s", [input.reviewer.subject, input.review.activity]) if {
 	input.action == "approve"
-	not "commissioning-engineers" in input.reviewer.groups
+	groups := input.reviewer.groups # bound first: without groups, no reason (as in OPA)
+	not "commissioning-engineers" in groups
 }
 
 reason contains sprintf("%s's identity is not verified: approve through the review service", [input.reviewer.subject]) if {

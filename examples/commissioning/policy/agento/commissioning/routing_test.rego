@@ -1,7 +1,7 @@
 # The seed's routing table, as tests: `agento policy test examples/commissioning/policy` (or
 # `opa test` on the same directory). Two habits keep them right on the embedded engine as well as
-# on OPA: replace the input's fields one by one (`with input as {...}` in a bundle that uses
-# `every` is refused), and bind a `with` value to a local first (rego-cpp reads a rule named
+# on OPA: replace the input's fields one by one (`with input as {...}` is refused: rego-cpp
+# cannot compile it), and bind a `with` value to a local first (rego-cpp reads a rule named
 # directly after `as` as undefined).
 
 package agento.commissioning.routing_test

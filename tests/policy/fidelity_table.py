@@ -1,0 +1,126 @@
+"""The rows of docs/policies.md's table "Measured against OPA", each checked by
+test_differential.py against OPA's evaluator and the embedded engine, which render it from what
+both answered. ``python -m tests.policy.fidelity_table`` prints the table for the docs."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from agento import BundleError, EmbeddedEngine, PolicyBundle
+from tests.policy.bundles import write_bundle
+from tests.policy.oracle import Oracle
+
+
+@dataclass(frozen=True)
+class Row:
+    body: str
+    """Rules of ``package p``."""
+    fix: str
+    """What to do about it."""
+    input: dict[str, JsonValue] = field(default_factory=dict)
+
+
+ROWS = [
+    Row(
+        "within if abs(input.v - 1.2) <= 0.05",
+        "OPA computes on a float's exact binary value, rego-cpp on its decimal text, so they part "
+        "at a limit's very edge: compare integers (`abs(input.millivolts - 1200) <= 50`)",
+        {"v": 1.15},
+    ),
+    Row(
+        "s := input.a * 100",
+        "the same cause; where it matters, send integers (cents, not euros)",
+        {"a": 0.07},
+    ),
+    Row(
+        "ok if input.n >= 0",
+        "a subnormal number (below 2.2e-308) fails the decision, which denies",
+        {"n": 5e-324},
+    ),
+    Row(
+        "c if [1, 10] > [1, 9]",
+        "arrays and objects compare the numbers in them by their text: compare the elements "
+        "(values of different types order as in OPA, since this release)",
+    ),
+    Row(
+        "xs := [x | some x in {3, 1, 2}]",
+        "iterating a set follows its insertion order; a set in a result is in OPA's order",
+    ),
+    Row(
+        's := sprintf("%s", [input.n])',
+        "give each verb its type (`%d` an integer, `%s` a string) or use `%v`, which prints "
+        "every value as OPA does",
+        {"n": 3},
+    ),
+    Row('s := sprintf("%d", [input.n])', "the same: a reason so built is missing", {"n": 1.5}),
+    Row(
+        's := sprintf("%q", [input.s])',
+        "rego-cpp has no `%q`: write the quotes into the format",
+        {"s": "a"},
+    ),
+    Row('s := upper("é")', "`upper` and `lower` change ASCII letters only"),
+    Row(
+        "s := upper(input.s)",
+        "string built-ins see a quote, backslash or control character as its JSON escape; one "
+        "that changes it fails the decision, which denies",
+        {"s": "a\nb"},
+    ),
+    Row('n := count("a\\nb")', "a literal's escape sequences count as written"),
+    Row(
+        "ks := {k | some k, _ in input.o}",
+        "refused at load, located: write `some k in object.keys(input.o)`",
+        {"o": {"a": 1}},
+    ),
+    Row(
+        'c := net.cidr_contains("10.0.0.0/8", "10.1.1.1")',
+        "refused at load, located: rego-cpp has no `net.cidr_*`",
+    ),
+]
+
+
+def answers(row: Row) -> tuple[str, str]:
+    """What OPA and the embedded engine answer for ``row``, as the table shows them."""
+    source = {"p.rego": f"package p\n\n{row.body}\n"}
+    with tempfile.TemporaryDirectory() as scratch:
+        root = write_bundle(Path(scratch), source)
+        opa = Oracle(PolicyBundle.load(root)).decide("p", row.input)
+        theirs = _json(opa.value) if opa.error is None else f"error: {opa.error}"
+        try:
+            decision = EmbeddedEngine(root).evaluate("p", row.input)
+        except BundleError as e:
+            return theirs, f"refused: {e.problems[0].message}" if e.problems else str(e)
+    if decision.result is None:
+        return theirs, f"the decision fails: {decision.reasons[0].split(': ', 1)[-1]}"
+    return theirs, _json(decision.result)
+
+
+def _json(value: JsonValue) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _cell(text: str) -> str:
+    text = text if len(text) <= 90 else text[:87] + "..."
+    return text.replace("|", "\\|").replace("\n", "\\n")
+
+
+def table() -> str:
+    lines = [
+        "| policy (`package p`) | input | OPA v1.20.2 | the embedded engine | what to do |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in ROWS:
+        opa, embedded = answers(row)
+        lines.append(
+            f"| `{_cell(row.body)}` | `{_cell(_json(row.input))}` | `{_cell(opa)}` | "
+            f"`{_cell(embedded)}` | {row.fix} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(table(), end="")
