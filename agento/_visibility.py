@@ -4,7 +4,8 @@ so that listing the reviews of 10,000 paused runs is one visibility query that n
 ``AgentoPendingReviews`` (a keyword list) holds one compact JSON entry per pending review. The
 namespace must define it before a governed worker starts (`agento setup`, or
 `ensure_search_attributes` from code): an undefined attribute would fail the run's workflow
-tasks the moment a review opened.
+tasks the moment a review opened, and retry them forever. A governed worker checks it as it is
+built (and adds it on the time-skipping test server, which cannot list search attributes).
 """
 
 from __future__ import annotations
