@@ -210,6 +210,15 @@ BYPASS = Rule(
     frozenset({Checker.MYPY, Checker.RUNTIME}),
     Scope.CALL_SITE,
 )
+BAD_CALL = Rule(
+    "agento-bad-call",
+    "agento.execute_activity is given a governed activity and what it takes: its PolicyInput "
+    "request, or args=[...] without the key.",
+    'agento.execute_activity("{activity}", ...) was given {given}; it takes {expected}',
+    "{fix}",
+    frozenset({Checker.RUNTIME}),
+    Scope.CALL_SITE,
+)
 
 RULES: tuple[Rule, ...] = (
     MISSING_KEY,
@@ -226,6 +235,7 @@ RULES: tuple[Rule, ...] = (
     UNKNOWN_POLICY,
     RETRY_UNSAFE,
     BYPASS,
+    BAD_CALL,
 )
 """Every rule, in the order docs/rules.md lists them."""
 
