@@ -174,7 +174,7 @@ async def _run(args: argparse.Namespace) -> int:
             print(report.model_dump_json(indent=2))
         else:
             print(render(report, color=sys.stdout.isatty()))
-        return Exit.OK
+        return Exit.FINDING if report.findings else Exit.OK
     if args.command == "replay":
         return _replay(await _report(args), _bundles(args.bundle, args.bundles))
     return await _impact(args)
@@ -190,7 +190,7 @@ async def _report(args: argparse.Namespace) -> AuditReport:
     else:
         raise CommandError("give a WORKFLOW_ID, or --history FILE")
     report = audit_report(history)
-    if not report.decisions and not any(a.governed for a in report.activities):
+    if not (report.decisions or report.findings or any(a.governed for a in report.activities)):
         raise CommandError(
             f"workflow {report.workflow_id} has no agento records: it ran no governed activity"
         )

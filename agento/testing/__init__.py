@@ -9,7 +9,6 @@ reachable. pytest fixtures: ``pytest_plugins = ["agento.testing.pytest"]`` (docs
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +20,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from agento._audit import ActivityRun, DecisionRecorded, ReviewResolved, audit_report
+from agento._audit import audit_report, invariant_violations
 from agento._decision import Decision
 from agento._declaration import AnyActivity
 from agento._engine import PolicyCatalog, PolicyEngine
@@ -113,75 +112,7 @@ def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActi
     Empty for every history agento produces; use it in your own CI over exported histories.
     """
     gated = {a.declaration.name for a in activities if a.declaration.is_policy_gated}
-    decisions: dict[str, Decision] = {}
-    resolved: dict[str, bool] = {}  # review id -> approved, as first resolved
-    rejected_calls: set[str] = set()
-    reviewer_decisions: set[str] = set()
-    problems: list[str] = []
-    for entry in audit_report(history).entries:
-        if isinstance(entry, DecisionRecorded):
-            decisions[entry.decision.decision_id] = entry.decision
-            if _REVIEWER_STEP.search(entry.step_id or ""):
-                reviewer_decisions.add(entry.decision.decision_id)
-        elif isinstance(entry, ReviewResolved):
-            outcome = entry.outcome
-            allowed_by = outcome.reviewer_decision_id
-            if allowed_by is not None and not (
-                allowed_by in reviewer_decisions and decisions[allowed_by].allow
-            ):
-                problems.append(
-                    f"event {entry.event_id}: review {outcome.review_id} was resolved by "
-                    f"{outcome.reviewer} citing reviewer decision {allowed_by}, which is not a "
-                    "recorded allow before it"
-                )
-            if outcome.review_id in resolved:
-                problems.append(
-                    f"event {entry.event_id}: review {outcome.review_id} was resolved again "
-                    f"({'approved' if outcome.approved else 'rejected'} by {outcome.reviewer})"
-                )
-            resolved.setdefault(outcome.review_id, outcome.approved)
-            if not outcome.approved:
-                rejected_calls.add(_call_of_review(outcome.review_id))
-        elif isinstance(entry, ActivityRun):
-            problem = None
-            if _call_of_run(entry.activity_id) in rejected_calls:
-                problem = "ran after a review of the same call was rejected"
-            elif entry.decision_id in reviewer_decisions:
-                problem = f"cites reviewer decision {entry.decision_id} as its grant"
-            elif entry.activity in gated:
-                problem = _ungranted(entry, decisions, resolved)
-            if problem:
-                problems.append(
-                    f"event {entry.event_id}: {entry.activity} ({entry.activity_id}) {problem}"
-                )
-    return problems
-
-
-_REVIEWER_STEP = re.compile(r"-reviewer-\d+$")
-_REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
-_RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
-
-
-def _call_of_review(review_id: str) -> str:
-    """``agento-2-route`` from ``agento-2-route-review-1`` or ``agento-2-route-rerun-1-outcome``."""
-    return _REVIEW_SUFFIX.sub("", review_id)
-
-
-def _call_of_run(activity_id: str) -> str:
-    return _RERUN_SUFFIX.sub("", activity_id)
-
-
-def _ungranted(
-    run: ActivityRun, decisions: dict[str, Decision], resolved: dict[str, bool]
-) -> str | None:
-    if run.decision_id is None:
-        return "was scheduled without agento's grant"
-    decision = decisions.get(run.decision_id)
-    if decision is None:
-        return f"cites decision {run.decision_id}, which is not recorded before it"
-    if decision.allow or (run.override_review_id and resolved.get(run.override_review_id)):
-        return None
-    return f"was denied by decision {run.decision_id} and no approved review overrides it"
+    return invariant_violations(audit_report(history).entries, gated)
 
 
 async def assert_replays(

@@ -301,6 +301,15 @@ class BypassWorkflow:
 
 
 @workflow.defn
+class PlainWorkflow:
+    """Runs no activity: its history holds nothing of agento's."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return "nothing governed"
+
+
+@workflow.defn
 class StartedWorkflow:
     """Two governed calls started together, then awaited in the opposite order."""
 
@@ -381,6 +390,7 @@ WORKFLOWS = [
     UnsafeRetryWorkflow,
     BypassWorkflow,
     MisuseWorkflow,
+    PlainWorkflow,
 ]
 
 
