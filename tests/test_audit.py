@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import JsonValue
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -422,7 +423,12 @@ async def test_review_commands_list_and_resolve(runs: Runs) -> None:
 
 
 def test_long_values_are_cut_between_whole_fields() -> None:
-    value = {"project_id": "bess-7", "items": list(range(100)), "note": "x" * 500, "z": 1}
+    value: JsonValue = {
+        "project_id": "bess-7",
+        "items": list(range(100)),
+        "note": "x" * 500,
+        "z": 1,
+    }
     shown = _short(value)
     assert shown.startswith('{"project_id":"bess-7","items":[0,1,2,')
     assert shown.endswith(",20,21,... 78 more],... 2 more}"), "counted, never cut mid-value"
