@@ -10,11 +10,12 @@ from collections.abc import Sequence
 
 from agento import _cli_audit, _cli_policy, _cli_review
 from agento._cli_audit import Exit
-from agento._declaration import GovernedActivity
-from agento._errors import PolicyError
 from agento._process import leave
-from agento._validator import MisdeclaredActivityError, validate_activities
 from agento.rules import RULES, rules_markdown
+
+# Parsing arguments (and `agento --help`) imports none of what the commands run on: a command's
+# handler imports its modules when it runs, so `agento replay` in a CI step pays for the replay
+# alone. A new command: its arguments here, its heavy imports inside its handler.
 
 
 class _UsageError(Exception):
@@ -72,12 +73,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             return _cli_policy.run(args)
         return _rules(markdown=args.markdown)
-    except (_UsageError, _cli_audit.CommandError, PolicyError) as e:
+    except _reported() as e:
         print(f"agento: {e}", file=sys.stderr)
         return Exit.ERROR
 
 
+def _reported() -> tuple[type[Exception], ...]:
+    """The errors reported on one line (exit status 2); evaluated only when a command raised,
+    so the policy engine's errors are imported only then."""
+    from agento._errors import PolicyError
+
+    return (_UsageError, _cli_audit.CommandError, PolicyError)
+
+
 def _validate(targets: Sequence[str]) -> int:
+    from agento._validator import MisdeclaredActivityError, validate_activities
+
     sys.path.insert(0, os.getcwd())  # as `python -m` does, so project modules import
     activities = [fn for target in targets for fn in _load(target)]
     try:
@@ -90,6 +101,8 @@ def _validate(targets: Sequence[str]) -> int:
 
 
 def _load(target: str) -> list[object]:
+    from agento._declaration import GovernedActivity
+
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)

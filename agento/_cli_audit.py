@@ -7,24 +7,21 @@ They connect the way the ``temporal`` CLI does: an environment-config profile (T
 from __future__ import annotations
 
 import argparse
-import asyncio
 import enum
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from temporalio.client import Client, WorkflowExecution, WorkflowHistory
-from temporalio.envconfig import ClientConfig
-from temporalio.service import RPCError, TLSConfig
+# Parsing arguments imports none of what the commands run on (`agento --help` stays fast): each
+# command imports its own modules when it runs.
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+    from temporalio.service import TLSConfig
 
-from agento._audit import AuditReport, audit_report, render, signature_findings
-from agento._bundle import PolicyBundle
-from agento._embedded import EmbeddedEngine
-from agento._errors import PolicyError
-from agento._plugin import AgentoPlugin
-from agento._replay import ImpactTally, replay_decisions
-from agento._signing import VerificationKey
+    from agento._audit import AuditReport
+    from agento._bundle import PolicyBundle
+    from agento._signing import VerificationKey
 
 COMMANDS = ("audit", "replay", "impact")
 
@@ -127,6 +124,8 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _tls(args: argparse.Namespace) -> TLSConfig | bool:
     """``--tls`` alone, or a TLSConfig from the certificate and key files given."""
+    from temporalio.service import TLSConfig
+
     files = {
         "client_cert": args.tls_cert_path,
         "client_private_key": args.tls_key_path,
@@ -157,6 +156,10 @@ def run(args: argparse.Namespace) -> int:
 def run_connected(command: Coroutine[Any, Any, int]) -> int:
     """Run a command that talks to Temporal; its refusals and connection failures become one
     line (`CommandError`)."""
+    import asyncio
+
+    from temporalio.service import RPCError
+
     try:
         return asyncio.run(command)
     except RPCError as e:
@@ -166,6 +169,8 @@ def run_connected(command: Coroutine[Any, Any, int]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from agento._audit import render
+
     if args.command == "audit":
         report = await _report(args)
         if args.verify:
@@ -181,6 +186,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _report(args: argparse.Namespace) -> AuditReport:
+    from agento._audit import audit_report
+
     if args.history:
         history = _read_history(Path(args.history), args.workflow_id)
     elif args.workflow_id:
@@ -198,6 +205,8 @@ async def _report(args: argparse.Namespace) -> AuditReport:
 
 
 def _read_history(path: Path, workflow_id: str | None) -> WorkflowHistory:
+    from temporalio.client import WorkflowHistory
+
     try:
         return WorkflowHistory.from_json(workflow_id or path.stem, path.read_text())
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -205,6 +214,8 @@ def _read_history(path: Path, workflow_id: str | None) -> WorkflowHistory:
 
 
 def _bundles(paths: list[str], directory: str | None) -> dict[str, PolicyBundle]:
+    from agento._bundle import PolicyBundle
+
     found = [Path(p) for p in paths]
     if directory:
         found += sorted(Path(directory).iterdir())
@@ -215,6 +226,9 @@ def _bundles(paths: list[str], directory: str | None) -> dict[str, PolicyBundle]
 
 
 def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
+    from agento._errors import PolicyError
+    from agento._replay import replay_decisions
+
     try:
         results = replay_decisions(report, bundles)
     except PolicyError as e:
@@ -232,6 +246,8 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
 
 
 def _review_keys(specs: list[str]) -> dict[str, VerificationKey]:
+    from agento._signing import VerificationKey
+
     if not specs:
         raise CommandError("--verify needs the public keys to check with: --review-key ID=FILE")
     keys = {}
@@ -247,6 +263,8 @@ def _review_keys(specs: list[str]) -> dict[str, VerificationKey]:
 
 
 def _verify(report: AuditReport, keys: dict[str, VerificationKey]) -> int:
+    from agento._audit import signature_findings
+
     findings = signature_findings(report, keys)
     for event_id, review_id, found in findings:
         print(f"#{event_id:<5} {review_id}: {found}")
@@ -260,6 +278,9 @@ def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
 
 
 async def _impact(args: argparse.Namespace) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._replay import ImpactTally
+
     candidate = EmbeddedEngine(args.bundle)
     client = await connect(args)
     tally = ImpactTally(candidate)
@@ -289,6 +310,10 @@ async def reports_of(
     """The audit report of every run ``query`` selects, in no particular order: histories are
     fetched ``concurrency`` at a time and each is dropped once reduced to its report, so that
     memory stays flat however many runs there are."""
+    import asyncio
+
+    from agento._audit import audit_report
+
     progress = sys.stderr.isatty()
     count = 0
 
@@ -323,6 +348,13 @@ async def reports_of(
 
 
 async def connect(args: argparse.Namespace) -> Client:
+    import asyncio
+
+    from temporalio.client import Client
+    from temporalio.envconfig import ClientConfig
+
+    from agento._plugin import AgentoPlugin
+
     try:
         config = ClientConfig.load_client_connect_config(profile=args.profile)
     except Exception as e:  # a malformed profile file, for instance

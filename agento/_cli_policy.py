@@ -7,14 +7,12 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agento._bundle import PolicyBundle, build_tarball, bundle_files
 from agento._cli_audit import CommandError, Exit
-from agento._embedded import EmbeddedEngine
-from agento._policy_test import Outcome, run_policy_tests
-from agento._rego import CLOCK_BUILTIN
-from agento._signing import SIGNATURES, BundleVerification, VerificationKey, sign
+
+if TYPE_CHECKING:  # the commands import the engine when they run (`agento --help`)
+    from agento._policy_test import Outcome
 
 _VERDICTS: dict[Outcome, str] = {
     "pass": "PASS",
@@ -118,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._rego import CLOCK_BUILTIN
+    from agento._signing import BundleVerification, VerificationKey
+
     verification = None
     if args.verification_key:
         key = VerificationKey(_key(args.verification_key), args.verification_alg)
@@ -144,6 +146,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from agento._bundle import PolicyBundle, bundle_files
+    from agento._signing import SIGNATURES, sign
+
     root = Path(args.bundle)
     if not root.is_dir():
         raise CommandError(f"{root} is not a bundle directory (sign a directory, then pack it)")
@@ -164,6 +169,9 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from agento._bundle import PolicyBundle, build_tarball, bundle_files
+    from agento._signing import SIGNATURES
+
     root = Path(args.bundle)
     if not root.is_dir():
         raise CommandError(f"{root} is not a bundle directory")
@@ -194,6 +202,9 @@ def _key(value: str) -> str:
 
 
 def _test(bundle: str, run: str | None, *, as_json: bool) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._policy_test import run_policy_tests
+
     if run is not None:
         try:
             re.compile(run)
@@ -221,6 +232,8 @@ def _test(bundle: str, run: str | None, *, as_json: bool) -> int:
 
 
 def _eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> int:
+    from agento._embedded import EmbeddedEngine
+
     document = _json_object(input_file, "input document")
     decision = EmbeddedEngine(bundle).evaluate(path, document)
     if as_json:

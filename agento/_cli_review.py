@@ -8,29 +8,18 @@ task queue, and that the update may still apply), runs that could not be asked.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from datetime import UTC, datetime
-
-from temporalio.client import (
-    Client,
-    WorkflowQueryFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
-from temporalio.service import RPCError
+from typing import TYPE_CHECKING
 
 from agento import _cli_serve
 from agento._cli_audit import CommandError, Exit, connect, connection_parser, run_connected
-from agento._errors import ReviewRefused
-from agento._resolution import ResolutionSigner
-from agento._review import PendingReview, ReviewReason
-from agento._reviews import pending_reviews, resolve_review
-from agento._visibility import (
-    PENDING_REVIEWS,
-    SEARCH_ATTRIBUTES,
-    ensure_search_attributes,
-    listed_reviews,
-)
+
+if TYPE_CHECKING:  # the commands import what they run on when they run (`agento --help`)
+    from temporalio.client import Client
+
+    from agento._resolution import ResolutionSigner
+    from agento._review import PendingReview
 
 _QUERY_TIMEOUT = 10.0
 """Seconds to wait for one run's answer to the pending-reviews query."""
@@ -122,6 +111,8 @@ async def _run(args: argparse.Namespace, signer: ResolutionSigner | None) -> int
 
 
 async def _list(client: Client, query: str, *, as_json: bool) -> int:
+    from agento._visibility import listed_reviews
+
     found = await listed_reviews(client, query)
     if as_json:
         print(json.dumps({"reviews": [r.model_dump(mode="json") for r in found]}, indent=2))
@@ -136,6 +127,10 @@ async def _list(client: Client, query: str, *, as_json: bool) -> int:
 
 
 async def _setup(client: Client) -> int:
+    from temporalio.service import RPCError
+
+    from agento._visibility import PENDING_REVIEWS, SEARCH_ATTRIBUTES, ensure_search_attributes
+
     try:
         added = await ensure_search_attributes(client)
     except RPCError as e:
@@ -152,6 +147,8 @@ async def _setup(client: Client) -> int:
 
 
 async def _show(client: Client, workflow_id: str, review_id: str, *, as_json: bool) -> int:
+    from agento._review import ReviewReason
+
     review = await _pending(client, workflow_id, review_id)
     if as_json:
         print(json.dumps({"workflow_id": workflow_id, **review.model_dump(mode="json")}, indent=2))
@@ -180,6 +177,15 @@ async def _show(client: Client, workflow_id: str, review_id: str, *, as_json: bo
 async def _resolve(
     client: Client, args: argparse.Namespace, signer: ResolutionSigner | None
 ) -> int:
+    import asyncio
+
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+    from temporalio.service import RPCError
+
+    from agento._errors import ReviewRefused
+    from agento._review import ReviewReason
+    from agento._reviews import resolve_review
+
     verb = args.review_command
     if verb == "retry":
         review = await _pending(client, args.workflow_id, args.review_id)
@@ -210,6 +216,13 @@ async def _resolve(
 
 
 async def _pending(client: Client, workflow_id: str, review_id: str) -> PendingReview:
+    import asyncio
+
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.service import RPCError
+
+    from agento._reviews import pending_reviews
+
     try:
         reviews = await asyncio.wait_for(pending_reviews(client, workflow_id), _QUERY_TIMEOUT)
     except WorkflowQueryFailedError as e:
@@ -224,6 +237,8 @@ async def _pending(client: Client, workflow_id: str, review_id: str) -> PendingR
 
 
 async def _not_taken(client: Client, workflow_id: str, waited: float) -> str:
+    from temporalio.service import RPCError
+
     try:
         task_queue = repr((await client.get_workflow_handle(workflow_id).describe()).task_queue)
     except RPCError:

@@ -7,9 +7,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from agento._cli_audit import CommandError, Exit, connect, run_connected
-from agento._resolution import ResolutionSigner
 
 if TYPE_CHECKING:
+    from agento._resolution import ResolutionSigner
     from agento.review import Authenticator
 
 
@@ -57,6 +57,8 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
 
 def read_signer(path: str, key_id: str | None) -> ResolutionSigner:
     """The ``--signing-key`` signer, or a `CommandError` naming the file and what is wrong."""
+    from agento._resolution import ResolutionSigner
+
     try:
         return ResolutionSigner.from_file(path, key_id=key_id)
     except (OSError, ValueError) as e:

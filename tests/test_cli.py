@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,46 @@ def test_output_cut_by_its_reader_ends_quietly(tmp_path: Path) -> None:
     )
     assert run.stdout == '{\n  "bundl 141\n'
     assert run.stderr == ""
+
+
+_RUN_ON = ("temporalio", "pydantic", "regopy", "jwt", "cryptography", "opentelemetry", "httpx")
+"""Packages the commands run on, none of which parsing arguments needs."""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["audit", "--help"], ["review", "serve", "--help"], ["policy", "test", "--help"]],
+)
+def test_parsing_arguments_imports_nothing_the_commands_run_on(args: list[str]) -> None:
+    executable = Path(sys.executable).parent / "agento"
+    run = subprocess.run(
+        [str(executable), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: agento")
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "agento._cli" in imported, "the profile lists the command's imports"
+    heavy = sorted(m for m in imported if m.split(".")[0] in _RUN_ON)
+    assert heavy == []
+    assert not {m for m in imported if m.startswith("agento.")} - _LIGHT
+
+
+_LIGHT = {
+    "agento._cli",
+    "agento._cli_audit",
+    "agento._cli_policy",
+    "agento._cli_review",
+    "agento._cli_serve",
+    "agento._process",
+    "agento._postures",
+    "agento.rules",
+}
