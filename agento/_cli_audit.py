@@ -236,7 +236,7 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
     for r in results:
         detail = f" ({r.note})" if r.note else ""
         if r.verdict == "different" and r.replayed is not None:
-            detail = f" (recorded {_verdict(*r.recorded)}, now {_verdict(*r.replayed)})"
+            detail = f" (recorded {r.recorded}, now {r.replayed})"
         print(
             f"#{r.event_id:<5} {r.policy} {r.bundle_revision} {r.decision_id}: {r.verdict}{detail}"
         )
@@ -273,10 +273,6 @@ def _verify(report: AuditReport, keys: dict[str, VerificationKey]) -> int:
     return Exit.OK if verified == len(findings) else Exit.FINDING
 
 
-def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
-    return ("allow" if allow else "deny") + (f": {'; '.join(reasons)}" if reasons else "")
-
-
 async def _impact(args: argparse.Namespace) -> int:
     from agento._embedded import EmbeddedEngine
     from agento._replay import ImpactTally
@@ -287,9 +283,10 @@ async def _impact(args: argparse.Namespace) -> int:
     async for report in reports_of(client, args.query, concurrency=args.concurrency):
         tally.add(report)
     result = tally.report()
+    changed = Exit.FINDING if result.changes else Exit.OK  # a flip is a finding, as in replay
     if args.json:
         print(result.model_dump_json(indent=2))
-        return Exit.OK
+        return changed
     print(
         f"candidate {result.candidate_revision}: {result.runs} runs, {result.decisions} "
         f"decisions, {len(result.changes)} would change ({result.not_evaluated} not evaluated)"
@@ -300,8 +297,11 @@ async def _impact(args: argparse.Namespace) -> int:
             f"{g.allow_to_deny} allow->deny, {g.deny_to_allow} deny->allow, {g.reasons} reasons"
         )
     for c in result.changes:
-        print(f"  {c.workflow_id} {c.decision_id}: {c.change}")
-    return Exit.OK
+        print(
+            f"  {c.workflow_id} {c.decision_id}: {c.change} "
+            f"(recorded {c.recorded}, now {c.candidate})"
+        )
+    return changed
 
 
 async def reports_of(

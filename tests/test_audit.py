@@ -287,15 +287,28 @@ async def test_impact_command_lists_runs_through_visibility(runs: Runs) -> None:
             "--address",
             runs.address,
         )
-        assert run.returncode == 0, run.stderr
+        assert run.returncode in (0, 1), run.stderr
         result = json.loads(run.stdout)
         if result["runs"] == 4:
             break
         await asyncio.sleep(0.2)
     assert result["runs"] == 4
-    assert [(c["workflow_id"], c["change"]) for c in result["changes"]] == [
-        (runs.approved.id, "deny_to_allow")
-    ]
+    assert run.returncode == 1, "a decision that would flip is a finding"
+    [change] = result["changes"]
+    assert (change["workflow_id"], change["change"]) == (runs.approved.id, "deny_to_allow")
+    assert change["recorded"] == {"allow": False, "reasons": ["amount over the limit of 100"]}
+    assert change["candidate"]["allow"] is True
+    unchanged = await agento_cli(
+        "impact",
+        "--bundle",
+        str(SUPPORT / "candidate_copy"),
+        "--query",
+        query,
+        "--address",
+        runs.address,
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "0 would change" in unchanged.stdout
 
 
 async def test_impact_streams_the_same_answer_at_any_concurrency(runs: Runs) -> None:
