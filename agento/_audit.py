@@ -618,13 +618,7 @@ def _who(o: ReviewOutcome) -> str:
 
 def _proof(o: ReviewOutcome, principal: str | None) -> str:
     """How the resolution's author is known: its signature, and the server's attribution."""
-    if o.signing_key_id:
-        signed = f"signed, key {o.signing_key_id}"
-    elif o.signature:
-        signed = "signed, not verified by the worker"
-    else:
-        signed = "unsigned"
-    return f" [{signed}{f'; sent by {principal}' if principal else ''}]"
+    return f" [{o.signed}{f'; sent by {principal}' if principal else ''}]"
 
 
 def _short(value: JsonValue, limit: int = 120) -> str:

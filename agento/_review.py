@@ -108,6 +108,15 @@ class ReviewOutcome(pydantic.BaseModel):
     reviewer_decision_id: str | None = None
     """The reviewer policy's decision that let this reviewer resolve it, when one is set."""
 
+    @property
+    def signed(self) -> str:
+        """What vouches for the resolution, in the audit report's words: ``signed, key K``
+        (verified by the worker), ``signed, not verified by the worker`` (it has no review
+        keys), or ``unsigned``."""
+        if self.signing_key_id:
+            return f"signed, key {self.signing_key_id}"
+        return "signed, not verified by the worker" if self.signature else "unsigned"
+
 
 @dataclass(frozen=True)
 class ReviewSettings:
