@@ -20,8 +20,8 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
         "--signing-key",
         required=True,
         metavar="FILE",
-        help="PEM private key resolutions are signed with; workers trust its public half "
-        "(AgentoPlugin(review_keys=...))",
+        help="PEM private key resolutions are signed with (make one with `agento review "
+        "keygen`); workers trust its public half (AgentoPlugin(review_keys=...))",
     )
     serve.add_argument("--key-id", metavar="ID", help="its key id (default: the file's stem)")
     serve.add_argument("--query", default="", help="a visibility filter on the runs listed")

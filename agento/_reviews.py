@@ -37,6 +37,10 @@ async def pending_review(client: Client, workflow_id: str, review_id: str) -> Pe
     return next((r for r in reviews if r.review_id == review_id), None)
 
 
+COMMENT_REQUIRED = "a comment is required: say why (it is recorded in the audit trail)"
+"""Approving or rejecting needs a comment: one rule for the review service and the CLI."""
+
+
 async def unanswered_task_queue(client: Client, workflow_id: str) -> str | None:
     """The task queue of ``workflow_id`` when no worker has polled it lately, so that neither a
     query nor a resolution would be answered now; ``None`` when one has, or when Temporal

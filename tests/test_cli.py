@@ -7,12 +7,20 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
+from agento import (
+    ResolutionSigner,
+    ResolutionStatement,
+    ReviewerIdentity,
+    VerificationKey,
+    verify_resolution,
+)
 from agento._cli_audit import _tls, connection_parser
 from tests.policy.bundles import write_bundle
 from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
@@ -266,3 +274,30 @@ _LIGHT = {
     "agento._postures",
     "agento.rules",
 }
+
+
+def test_review_keygen_writes_a_signing_key_and_its_public_half(tmp_path: Path) -> None:
+    private = tmp_path / "review-service.pem"
+    made = agento("review", "keygen", "--out", str(private))
+    assert made.returncode == 0, made.stderr
+    public = tmp_path / "review-service.pub.pem"
+    assert f"agento review serve --signing-key {private}" in made.stdout
+    assert f"--review-key review-service={public}" in made.stdout
+    assert private.stat().st_mode & 0o777 == 0o600, "the private key is its owner's alone"
+    signer = ResolutionSigner.from_file(private)
+    statement = ResolutionStatement(
+        workflow_id="wf",
+        review_id="r1",
+        decision_id=None,
+        approve=True,
+        comment="checked",
+        reviewer=ReviewerIdentity(subject="carol"),
+    )
+    keys = {"review-service": VerificationKey.from_pem(public.read_text())}
+    claims = verify_resolution(signer.sign(statement), keys, now=datetime.now(UTC))
+    assert claims.key_id == "review-service"
+    before = (private.read_text(), public.read_text())
+    again = agento("review", "keygen", "--out", str(private))
+    assert again.returncode == 2
+    assert again.stderr == f"agento: {private} exists: give another --out, or move it away first\n"
+    assert (private.read_text(), public.read_text()) == before, "nothing is overwritten"

@@ -28,7 +28,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner, ReviewerIdentity
 from agento._review import PendingReview, ReviewOutcome
-from agento._reviews import pending_review, resolve_review, unanswered_task_queue
+from agento._reviews import (
+    COMMENT_REQUIRED,
+    pending_review,
+    resolve_review,
+    unanswered_task_queue,
+)
 from agento._visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
@@ -42,7 +47,6 @@ _STATUS = {
 }
 """The workflow's refusal kinds as HTTP statuses."""
 _CSRF_LIFETIME = 12 * 3600
-_COMMENT_REQUIRED = "a comment is required: say why"
 
 
 class Problem(Exception):
@@ -130,7 +134,7 @@ class _Service:
         comment: str,
     ) -> ReviewOutcome:
         if not comment.strip():
-            raise Problem(422, "CommentRequired", _COMMENT_REQUIRED)
+            raise Problem(422, "CommentRequired", COMMENT_REQUIRED)
         resolving = resolve_review(
             self.client,
             workflow_id,
@@ -279,7 +283,7 @@ def review_app(
                 csrf=service.csrf_token(identity),
                 now=datetime.now(UTC),
                 comment=comment,
-                notice=_COMMENT_REQUIRED,
+                notice=COMMENT_REQUIRED,
             )
             page = _pages.page(f"Review: {review.activity}", body, identity=identity, dev=dev)
             return _html(page, status=422)
