@@ -48,7 +48,16 @@ from agento._errors import (
 from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import ReviewBoard, ReviewReason
-from agento.rules import BAD_CALL, MISSING_INPUT, MISSING_POLICY, RETRY_UNSAFE
+from agento.rules import (
+    BAD_CALL,
+    MISSING_INPUT,
+    MISSING_POLICY,
+    RETRY_UNSAFE,
+    Violation,
+    extra_arguments,
+    request_and_args,
+    wrong_request,
+)
 
 CALL_HEADER = "agento"
 GENERATION_HEADER = "agento-generation"
@@ -308,49 +317,28 @@ def _check_call(
     if not isinstance(activity, GovernedActivity):
         name = getattr(activity, "__name__", None) or repr(activity)
         raise _bad_call(
-            name,
-            given=f"{name}, a {type(activity).__name__} not declared with @agento.activity",
-            expected="a governed activity",
-            fix="declare it with @agento.activity(...), or start a plain activity with "
-            "temporalio's workflow.execute_activity",
+            BAD_CALL.violation(
+                name,
+                given=f"{name}, a {type(activity).__name__} not declared with @agento.activity",
+                expected="a governed activity",
+                fix="declare it with @agento.activity(...), or start a plain activity with "
+                "temporalio's workflow.execute_activity",
+            )
         )
     d = activity.declaration
     model = d.request_model
-    takes = f"its {model.__name__} request" if model else "the arguments after its key"
     if extra:
-        raise _bad_call(
-            d.name,
-            given=f"{1 + len(extra)} positional arguments after the activity",
-            expected=f"one: {takes}"
-            + (" (agento fills the idempotency key)" if d.takes_key else ""),
-            fix=f"pass {model.__name__ + '(...)' if model else 'the one argument'} alone, or "
-            "args=[...] for an activity that takes several",
-        )
+        named = model.__name__ if model else None
+        raise _bad_call(extra_arguments(d.name, 1 + len(extra), named, d.takes_key))
     if request is not _NO_REQUEST and args:
-        raise _bad_call(
-            d.name,
-            given="both a request and args=[...]",
-            expected="one or the other",
-            fix="pass the request alone",
-        )
+        raise _bad_call(request_and_args(d.name))
     given = args[-1] if request is _NO_REQUEST and args else request
     if model is not None and d.is_policy_gated and not isinstance(given, model):
-        shown = "nothing" if given is _NO_REQUEST else f"a {type(given).__name__}"
-        raise _bad_call(
-            d.name,
-            given=f"{shown} where its request is expected",
-            expected=f"a {model.__name__}, the PolicyInput the policy decides on",
-            fix=f"pass {model.__name__}(...)"
-            + (
-                f", or {model.__name__}.model_validate(value) from a dict"
-                if isinstance(given, dict)
-                else ""
-            ),
-        )
+        shown = "nothing" if given is _NO_REQUEST else type(given).__name__
+        raise _bad_call(wrong_request(d.name, shown, model.__name__))
 
 
-def _bad_call(activity: str, *, given: str, expected: str, fix: str) -> GovernanceError:
-    violation = BAD_CALL.violation(activity, given=given, expected=expected, fix=fix)
+def _bad_call(violation: Violation) -> GovernanceError:
     return GovernanceError(f"{violation} [{BAD_CALL.id}]", type=BAD_CALL.id)
 
 

@@ -348,7 +348,7 @@ class MisuseWorkflow:
     async def run(self, case: str, request: Transfer) -> str:
         timeout = timedelta(seconds=10)
         if case == "extra":
-            extra: str = await agento.execute_activity(  # type: ignore[call-overload]
+            extra: str = await agento.execute_activity(  # type: ignore[agento-bad-call]
                 route, "a-key", request, start_to_close_timeout=timeout
             )
             return extra
@@ -356,7 +356,7 @@ class MisuseWorkflow:
             wrong: Any = request.model_dump()
             return await agento.execute_activity(route, wrong, start_to_close_timeout=timeout)
         if case == "both":
-            both: str = await agento.execute_activity(  # type: ignore[call-overload]
+            both: str = await agento.execute_activity(  # type: ignore[agento-bad-call]
                 route, request, args=[request], start_to_close_timeout=timeout
             )
             return both
