@@ -94,7 +94,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         parents=[connection],
         help="which recorded decisions a candidate bundle would decide differently",
     )
-    candidate.add_argument("--bundle", required=True, metavar="CANDIDATE")
+    candidate.add_argument(
+        "--bundle",
+        required=True,
+        metavar="CANDIDATE",
+        help="the candidate bundle (directory or .tar.gz) to decide the recorded inputs again",
+    )
     candidate.add_argument("--query", default="", help="visibility query selecting the runs")
     candidate.add_argument(
         "--concurrency",
@@ -103,7 +108,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="histories fetched at once (default 16); memory stays flat in the number of runs",
     )
-    candidate.add_argument("--json", action="store_true")
+    candidate.add_argument("--json", action="store_true", help="print the impact report as JSON")
 
 
 def _positive(text: str) -> int:
@@ -117,7 +122,9 @@ def _positive(text: str) -> int:
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow_id", nargs="?", metavar="WORKFLOW_ID")
+    parser.add_argument(
+        "workflow_id", nargs="?", metavar="WORKFLOW_ID", help="the run, read from Temporal"
+    )
     parser.add_argument("--run-id", help="a specific run (default: the latest)")
     parser.add_argument("--history", metavar="FILE", help="an exported history JSON instead")
 

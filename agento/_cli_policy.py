@@ -36,8 +36,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="KEY",
         help="require a signature: a PEM public key file, or the secret for HS* algorithms",
     )
-    check.add_argument("--verification-key-id", default="", metavar="ID")
-    check.add_argument("--verification-alg", default="RS256", metavar="ALG")
+    check.add_argument(
+        "--verification-key-id",
+        default="",
+        metavar="ID",
+        help="the key id the signature names (default: default)",
+    )
+    check.add_argument(
+        "--verification-alg", default="RS256", metavar="ALG", help="its algorithm (default RS256)"
+    )
     check.add_argument("--scope", default="", help="the scope the signature must carry")
     check.add_argument(
         "--exclude-files", nargs="*", default=[], metavar="GLOB", help="files left unverified"
@@ -73,14 +80,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "EmbeddedEngine(verification=...)."
         ),
     )
-    signing.add_argument("bundle", metavar="BUNDLE_DIR")
+    signing.add_argument("bundle", metavar="BUNDLE_DIR", help="the bundle directory to sign")
     signing.add_argument(
         "--signing-key",
         required=True,
         metavar="KEY",
         help="a PEM private key file (RS*, PS*, ES*, EdDSA), or the secret for HS*",
     )
-    signing.add_argument("--signing-alg", default="RS256", metavar="ALG")
+    signing.add_argument(
+        "--signing-alg", default="RS256", metavar="ALG", help="the algorithm (default RS256)"
+    )
     signing.add_argument("--key-id", default="", help="the kid header verifiers look keys up by")
     signing.add_argument(
         "--claims-file", metavar="FILE.json", help="more claims for the payload (scope, iss)"
@@ -95,8 +104,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "serve a signed bundle."
         ),
     )
-    build.add_argument("bundle", metavar="BUNDLE_DIR")
-    build.add_argument("--output", "-o", required=True, metavar="FILE.tar.gz")
+    build.add_argument("bundle", metavar="BUNDLE_DIR", help="the bundle directory to pack")
+    build.add_argument(
+        "--output", "-o", required=True, metavar="FILE.tar.gz", help="the archive to write"
+    )
     build.add_argument(
         "--revision",
         help="the packed .manifest's revision (an unsigned bundle; a signed one keeps its own)",

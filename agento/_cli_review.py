@@ -108,8 +108,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _review_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow_id", metavar="WORKFLOW_ID")
-    parser.add_argument("review_id", metavar="REVIEW_ID")
+    parser.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the paused run")
+    parser.add_argument(
+        "review_id", metavar="REVIEW_ID", help="its review, as `agento review list` shows it"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

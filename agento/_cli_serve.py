@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def add_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument(
         "--signing-key",
         required=True,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from agento import (
     VerificationKey,
     verify_resolution,
 )
+from agento._cli import EXAMPLES, main
 from agento._cli_audit import _tls, connection_parser
 from tests.policy.bundles import write_bundle
 from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
@@ -301,3 +304,38 @@ def test_review_keygen_writes_a_signing_key_and_its_public_half(tmp_path: Path) 
     assert again.returncode == 2
     assert again.stderr == f"agento: {private} exists: give another --out, or move it away first\n"
     assert (private.read_text(), public.read_text()) == before, "nothing is overwritten"
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield " ".join((*path, name)), command
+                yield from _commands(command, (*path, name))
+
+
+def test_every_command_describes_itself_with_an_example_and_helps_every_option() -> None:
+    parsers: list[argparse.ArgumentParser] = []
+
+    def keep(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parsers.append(self)
+        raise SystemExit(0)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(argparse.ArgumentParser, "parse_args", keep)
+        with pytest.raises(SystemExit):
+            main([])
+    commands = dict(_commands(parsers[0]))
+    leaves = {name for name, c in commands.items() if not c._subparsers}
+    assert leaves == set(EXAMPLES), "every command has one example"
+    for name in leaves:
+        command = commands[name]
+        assert command.description, name
+        unhelped = [a.dest for a in command._actions if not a.help and a.dest != "help"]
+        assert unhelped == [], f"agento {name}: options without help"
+    shown = agento("impact", "--help")
+    assert "Which recorded decisions a candidate bundle would decide differently." in shown.stdout
+    assert "--bundle CANDIDATE    the candidate bundle" in shown.stdout
+    assert shown.stdout.rstrip().endswith(f"example:\n  $ {EXAMPLES['impact']}")
