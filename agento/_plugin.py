@@ -30,7 +30,7 @@ from agento._interceptor import GovernanceInterceptor
 from agento._observability.decision_log import DecisionLog
 from agento._resolution import ReviewKeys
 from agento._review import ReviewSettings
-from agento._validator import validate_activities
+from agento._validator import defined_policies, validate_activities
 from agento._visibility import ensure_search_attributes, missing_search_attributes
 
 # Deterministic libraries workflow code reaches through agento; shared, not re-imported per run.
@@ -181,7 +181,7 @@ class AgentoPlugin(temporalio.plugin.SimplePlugin):
         if known is not None and self.reviewer_policy not in known:
             raise ValueError(
                 f"reviewer_policy {self.reviewer_policy!r} is not defined by the policy engine "
-                f"(it defines {', '.join(sorted(known)) or 'no policies'}): add it to the "
+                f"(it defines {defined_policies(known)}): add it to the "
                 "bundle, or fix the path given to AgentoPlugin(reviewer_policy=...)"
             )
         if not self.review_keys:
