@@ -68,6 +68,7 @@ from tests.support.governed import (
     UnsafeRetryWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
     UpsertTwiceWorkflow,
+    governed_worker,
 )
 
 PENDING = "agento.pending_reviews"
@@ -383,12 +384,7 @@ async def test_a_misused_call_fails_the_run_naming_the_activity_and_the_fix(
     client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
     task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
-    async with Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-    ):
+    async with governed_worker(client, task_queue):
         handle = await client.start_workflow(
             MisuseWorkflow.run,
             args=[case, Transfer(project_id="x", amount=1)],
