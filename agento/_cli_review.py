@@ -177,7 +177,7 @@ async def _list(client: Client, query: str, *, as_json: bool) -> int:
         print(json.dumps({"reviews": [r.model_dump(mode="json") for r in found]}, indent=2))
         return Exit.OK
     for r in found:
-        because = f": {r.reasons}" if r.reasons else ""
+        because = f": {'; '.join(r.reasons)}" if r.reasons else ""
         print(
             f"{r.workflow_id} {r.review_id} {r.activity} {r.reason} since "
             f"{r.since:%Y-%m-%d %H:%M:%S}{because}"
@@ -320,7 +320,7 @@ async def _show_listed(
         ("workflow", workflow_id),
         ("activity", review.activity),
         ("reason", review.reason),
-        ("because", review.reasons or "-"),
+        *(("because", reason) for reason in review.reasons),
         ("waiting", f"since {review.since:%Y-%m-%d %H:%M} UTC"),
         ("notice", notice),
     ]

@@ -215,7 +215,7 @@ class ReviewBoard:
         if not self.listed:
             return
         entries = [
-            entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons), r.until)
+            entry(r.review_id, r.activity, str(r.reason), r.since, r.reasons, r.until)
             for r in self.pending.values()
         ]
         update = PENDING_REVIEWS.value_set(entries) if entries else PENDING_REVIEWS.value_unset()

@@ -139,7 +139,7 @@ async def test_reviews_are_listed_with_every_worker_down(
     [entry] = await listed(agento_dev_server, query, 1)
     assert (entry["workflow_id"], entry["review_id"]) == (handle.id, review_id)
     assert (entry["activity"], entry["reason"]) == ("route", "policy_denied")
-    assert entry["reasons"] == "amount over the limit of 100"
+    assert entry["reasons"] == ["amount over the limit of 100"], "a list, as everywhere"
     text = await cli(agento_dev_server, "review", "list", "--query", query)
     assert text.stdout.startswith(f"{handle.id} {review_id} route policy_denied since ")
     assert text.stdout.rstrip().endswith(": amount over the limit of 100")

@@ -61,7 +61,8 @@ def queue(reviews: Sequence[ListedReview], now: datetime) -> str:
         "<tr>"
         f'<td data-label="Activity"><a href="{escape(review_url(r.workflow_id, r.review_id))}">'
         f"{escape(r.activity)}</a><div class=muted>{escape(r.workflow_id)}</div></td>"
-        f'<td data-label="Reason">{escape(r.reason)}<div class=muted>{escape(r.reasons)}</div></td>'
+        f'<td data-label="Reason">{escape(r.reason)}'
+        f"<div class=muted>{escape('; '.join(r.reasons))}</div></td>"
         f'<td data-label="Waiting">{_ago(now - r.since)}</td>'
         f'<td data-label="Time left">{_left(r.until, now)}</td>'
         "</tr>"
@@ -128,7 +129,7 @@ def unanswered(r: ListedReview, task_queue: str | None, problem: str, *, now: da
     facts = [
         ("Activity", r.activity),
         ("Reason", r.reason),
-        ("Policy says", r.reasons or "-"),
+        *(("Policy says", reason) for reason in r.reasons),
         ("Workflow", r.workflow_id),
         ("Review", r.review_id),
         ("Waiting", _ago(now - r.since)),
