@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from agento._postures import Idempotency, PolicyClass
     from agento._process import run
     from agento._recording import Needed, Sensitive
-    from agento._replay import ImpactReport, ReplayedDecision, impact, replay_decisions
+    from agento._replay import ImpactReport, ReplayedDecision, Verdict, impact, replay_decisions
     from agento._resolution import (
         ResolutionClaims,
         ResolutionRefused,
@@ -126,6 +126,7 @@ __all__ = [
     "ReviewerIdentity",
     "Sensitive",
     "ServedBundleEngine",
+    "Verdict",
     "VerificationKey",
     "activity",
     "as_temporal_activities",
@@ -161,6 +162,7 @@ _HOMES = {
     "audit_report": "agento._audit",
     "ImpactReport": "agento._replay",
     "ReplayedDecision": "agento._replay",
+    "Verdict": "agento._replay",
     "impact": "agento._replay",
     "replay_decisions": "agento._replay",
     "pending_reviews": "agento._reviews",

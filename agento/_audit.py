@@ -7,7 +7,8 @@ report adds nothing the history does not hold: the history is the audit trail.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 
@@ -31,6 +32,7 @@ from agento._resolution import (
     verify_resolution,
 )
 from agento._review import RESOLVE_REVIEW_UPDATE, ReviewOutcome
+from agento.rules import BYPASS
 
 SCHEMA_VERSION: Final = "agento.audit/3"
 _convert = PydanticPayloadConverter()
@@ -105,6 +107,9 @@ class ActivityRun(_Entry):
     status: Literal["scheduled", "completed", "failed", "timed_out", "canceled"]
     output: JsonValue = None
     failure: str | None = None
+    refused: str | None = None
+    """The rule a worker refused the start under (``agento-bypass``: a policy-gated activity
+    started without agento's grant); it did not run."""
 
 
 class WorkflowClosed(_Entry):
@@ -135,6 +140,9 @@ class AuditReport(pydantic.BaseModel):
     workflow_id: str
     workflow_type: str | None
     entries: list[AuditEntry]
+    findings: list[str] = []
+    """Every place the history breaks agento's promise (`invariant_violations`), refused
+    attempts included; ``agento audit`` exits 1 when there is one."""
 
     @property
     def decisions(self) -> list[DecisionRecorded]:
@@ -254,12 +262,14 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                     )
                 )
                 continue
+            kind = failed.failure.application_failure_info.type
             _update(
                 activities,
                 entries,
                 failed.scheduled_event_id,
                 status="timed_out" if timed_out else "failed",
                 failure=failed.failure.message or ("timed out" if timed_out else "failed"),
+                refused=kind if kind == BYPASS.id else None,
             )
         elif event.HasField("activity_task_canceled_event_attributes"):
             canceled = event.activity_task_canceled_event_attributes
@@ -299,7 +309,108 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                 )
         elif closed := _closed(event, time):
             entries.append(closed)
-    return AuditReport(workflow_id=workflow_id, workflow_type=workflow_type, entries=entries)
+    return AuditReport(
+        workflow_id=workflow_id,
+        workflow_type=workflow_type,
+        entries=entries,
+        findings=invariant_violations(entries, _gated_in(entries)),
+    )
+
+
+def _gated_in(entries: Sequence[_AnyEntry]) -> set[str]:
+    """The activities the history itself shows to be policy-gated: started with a grant or as
+    SIDE_EFFECT, or refused for starting without one. An activity that ran ungoverned on a
+    worker without agento leaves no such trace: give its declaration to `invariant_violations`
+    (``agento.testing.governance_violations`` does)."""
+    return {
+        e.activity
+        for e in entries
+        if isinstance(e, ActivityRun)
+        and (e.decision_id or e.policy_class is PolicyClass.SIDE_EFFECT or e.refused)
+    }
+
+
+def invariant_violations(entries: Sequence[AuditEntry], gated: Collection[str]) -> list[str]:
+    """Every place in ``entries`` that breaks agento's promise, given the names of the
+    policy-gated activities: a policy-gated activity scheduled without a preceding recorded
+    allow or a recorded approval that overrode a deny (refused by the worker, or not); an
+    activity run after a review of the same call was rejected; a review resolved more than
+    once; a review resolved on the strength of a reviewer decision that is not a recorded allow;
+    an activity granted by a reviewer's decision."""
+    decisions: dict[str, Decision] = {}
+    resolved: dict[str, bool] = {}  # review id -> approved, as first resolved
+    rejected_calls: set[str] = set()
+    reviewer_decisions: set[str] = set()
+    problems: list[str] = []
+    for entry in entries:
+        if isinstance(entry, DecisionRecorded):
+            decisions[entry.decision.decision_id] = entry.decision
+            if _REVIEWER_STEP.search(entry.step_id or ""):
+                reviewer_decisions.add(entry.decision.decision_id)
+        elif isinstance(entry, ReviewResolved):
+            outcome = entry.outcome
+            allowed_by = outcome.reviewer_decision_id
+            if allowed_by is not None and not (
+                allowed_by in reviewer_decisions and decisions[allowed_by].allow
+            ):
+                problems.append(
+                    f"event {entry.event_id}: review {outcome.review_id} was resolved by "
+                    f"{outcome.reviewer} citing reviewer decision {allowed_by}, which is not a "
+                    "recorded allow before it"
+                )
+            if outcome.review_id in resolved:
+                problems.append(
+                    f"event {entry.event_id}: review {outcome.review_id} was resolved again "
+                    f"({'approved' if outcome.approved else 'rejected'} by {outcome.reviewer})"
+                )
+            resolved.setdefault(outcome.review_id, outcome.approved)
+            if not outcome.approved:
+                rejected_calls.add(_call_of_review(outcome.review_id))
+        elif isinstance(entry, ActivityRun):
+            problem = None
+            if _call_of_run(entry.activity_id) in rejected_calls:
+                problem = "ran after a review of the same call was rejected"
+            elif entry.decision_id in reviewer_decisions:
+                problem = f"cites reviewer decision {entry.decision_id} as its grant"
+            elif entry.activity in gated:
+                problem = _ungranted(entry, decisions, resolved)
+            if problem:
+                problems.append(
+                    f"event {entry.event_id}: {entry.activity} ({entry.activity_id}) {problem}"
+                )
+    return problems
+
+
+_REVIEWER_STEP = re.compile(r"-reviewer-\d+$")
+_REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
+_RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
+
+
+def _call_of_review(review_id: str) -> str:
+    """``agento-2-route`` from ``agento-2-route-review-1`` or ``agento-2-route-rerun-1-outcome``."""
+    return _REVIEW_SUFFIX.sub("", review_id)
+
+
+def _call_of_run(activity_id: str) -> str:
+    return _RERUN_SUFFIX.sub("", activity_id)
+
+
+def _ungranted(
+    run: ActivityRun, decisions: dict[str, Decision], resolved: dict[str, bool]
+) -> str | None:
+    if run.decision_id is None:
+        if run.refused:
+            return (
+                f"was scheduled without agento's grant, and refused by the worker "
+                f"({run.refused}): it did not run"
+            )
+        return "was scheduled without agento's grant"
+    decision = decisions.get(run.decision_id)
+    if decision is None:
+        return f"cites decision {run.decision_id}, which is not recorded before it"
+    if decision.allow or (run.override_review_id and resolved.get(run.override_review_id)):
+        return None
+    return f"was denied by decision {run.decision_id} and no approved review overrides it"
 
 
 def signature_findings(report: AuditReport, keys: ReviewKeys) -> list[tuple[int, str, str]]:
@@ -430,10 +541,18 @@ def render(report: AuditReport, *, color: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if color else text
 
-    lines = [f"workflow {report.workflow_id} ({report.workflow_type or 'unknown type'})"]
+    lines = [
+        f"workflow {report.workflow_id} ({report.workflow_type or 'unknown type'}); times in "
+        "UTC, values cut at a whole field (--json prints them whole)"
+    ]
     for e in report.entries:
-        stamp = e.time.strftime("%Y-%m-%d %H:%M:%S")
+        stamp = e.time.strftime("%Y-%m-%d %H:%M:%SZ")
         lines.append(f"  #{e.event_id:<5} {stamp}  {e.kind:<16} {_describe(e, paint)}")
+    if report.findings:
+        lines.append(paint(f"{len(report.findings)} finding(s):", "31"))
+        lines += [f"  {finding}" for finding in report.findings]
+    else:
+        lines.append("no findings: every policy-gated activity ran on a recorded allow or approval")
     return "\n".join(lines)
 
 
@@ -445,9 +564,14 @@ def _describe(e: _AnyEntry, paint: Callable[[str, str], str]) -> str:
         verdict = paint("ALLOW", "32") if d.allow else paint("DENY", "31")
         reasons = f" reasons: {'; '.join(d.reasons)}" if d.reasons else ""
         signed = f" signed by {d.bundle_signing_key_id}" if d.bundle_signing_key_id else ""
+        context = d.input.get(RESERVED_KEY)
+        requester = context.get("requester") if isinstance(context, dict) else None
+        asked = f" requested by {requester}" if requester else ""
+        request = {k: v for k, v in d.input.items() if k != RESERVED_KEY}
+        shown = _short(request) + ("" if d.input_complete else " (needed fields only)")
         return (
             f"{verdict} {d.policy} revision {d.bundle_revision}{signed} "
-            f"decision {d.decision_id} input {d.input_sha256}{_asked_by(d)}{reasons}"
+            f"decision {d.decision_id}{asked} input {shown} {d.input_sha256}{_asked_by(d)}{reasons}"
         )
     if isinstance(e, DecisionFailed):
         return f"{paint('NO DECISION', '33')} step {e.step_id}: {e.failure}"
@@ -510,16 +634,32 @@ def who(o: ReviewOutcome) -> str:
 
 def _proof(o: ReviewOutcome, principal: str | None) -> str:
     """How the resolution's author is known: its signature, and the server's attribution."""
-    if o.signing_key_id:
-        signed = f"signed, key {o.signing_key_id}"
-    elif o.signature:
-        signed = "signed, not verified by the worker"
-    else:
-        signed = "unsigned"
     checked = f" (requester check: {o.requester_check})" if o.requester_check else ""
-    return f" [{signed}{f'; sent by {principal}' if principal else ''}]{checked}"
+    return f" [{o.signed}{f'; sent by {principal}' if principal else ''}]{checked}"
 
 
 def _short(value: JsonValue, limit: int = 120) -> str:
+    """``value`` as one line of JSON within about ``limit`` characters, cut between whole
+    members or items (saying how many are left out), never inside a value but a long string."""
     text = json.dumps(value, separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        return f'{json.dumps(value[: limit // 2])[:-1]}..." ({len(value)} characters)'
+    if isinstance(value, dict):
+        parts = [f"{json.dumps(k)}:{_short(v, limit // 2)}" for k, v in value.items()]
+        opening, closing = "{", "}"
+    elif isinstance(value, list):
+        parts = [_short(v, limit // 2) for v in value]
+        opening, closing = "[", "]"
+    else:
+        return text
+    kept: list[str] = []
+    size = len(opening + closing)
+    for part in parts:
+        if kept and size + len(part) + 1 > limit:
+            break
+        kept.append(part)
+        size += len(part) + 1
+    left = len(parts) - len(kept)
+    return opening + ",".join(kept) + (f",... {left} more" if left else "") + closing

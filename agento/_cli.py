@@ -10,12 +10,13 @@ from collections.abc import Sequence
 
 from agento import _cli_audit, _cli_policy, _cli_review
 from agento._cli_audit import Exit
-from agento._declaration import GovernedActivity
-from agento._errors import PolicyError
 from agento._process import leave
-from agento._validator import MisdeclaredActivityError, validate_activities
 from agento.evidence import _cli as _cli_evidence
 from agento.rules import RULES, rules_markdown
+
+# Parsing arguments (and `agento --help`) imports none of what the commands run on: a command's
+# handler imports its modules when it runs, so `agento replay` in a CI step pays for the replay
+# alone. A new command: its arguments here, its heavy imports inside its handler.
 
 
 class _UsageError(Exception):
@@ -53,7 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "agento-ungoverned)."
         ),
     )
-    validate.add_argument("targets", nargs="+", metavar="MODULE[:ATTR]")
+    validate.add_argument(
+        "targets",
+        nargs="+",
+        metavar="MODULE[:ATTR]",
+        help="a module (its governed activities), or an activity or list of activities in it",
+    )
 
     rules = commands.add_parser("rules", help="list the rule set")
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
@@ -62,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _cli_audit.add_commands(commands)
     _cli_review.add_commands(commands)
     _cli_evidence.add_commands(commands, _cli_audit.connection_parser())
+    _describe(parser, ())
 
     args = parser.parse_args(argv)
     try:
@@ -76,12 +83,82 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == _cli_evidence.COMMAND:
             return _cli_evidence.run(args)
         return _rules(markdown=args.markdown)
-    except (_UsageError, _cli_audit.CommandError, PolicyError) as e:
+    except _reported() as e:
         print(f"agento: {e}", file=sys.stderr)
         return Exit.ERROR
 
 
+EXAMPLES: dict[str, str] = {
+    "validate": "agento validate examples.misdeclared.activities:ACTIVITIES",
+    "rules": "agento rules --markdown > docs/rules.md",
+    "policy check": "agento policy check policies/ --verification-key keys/bundle.pub.pem",
+    "policy eval": "agento policy eval policies/ --path agento/payments/refunds --input req.json",
+    "policy test": "agento policy test policies/ --run refund",
+    "policy sign": "agento policy sign policies/ --signing-key keys/bundle.pem --key-id ci",
+    "policy build": "agento policy build policies/ -o bundle.tar.gz",
+    "audit": "agento audit refund-42 --address localhost:7233",
+    "replay": "agento replay --history refund-42.json --bundles bundles/",
+    "impact": "agento impact --bundle candidate/ --query 'WorkflowType=\"Refunds\"'",
+    "review list": "agento review list --query 'TaskQueue=\"payments\"'",
+    "review show": "agento review show refund-42 agento-2-refund-review-1",
+    "review approve": "agento review approve refund-42 agento-2-refund-review-1 --reviewer lee "
+    "--comment 'customer verified by phone'",
+    "review reject": "agento review reject refund-42 agento-2-refund-review-1 --reviewer lee "
+    "--comment 'duplicate of refund-41'",
+    "review retry": "agento review retry refund-42 agento-2-refund-review-1 --reviewer ops.kim",
+    "review keygen": "agento review keygen --out review-service.pem",
+    "review serve": "agento review serve --signing-key review-service.pem --dev-user carol",
+    "evidence export": "agento evidence export refund-42 --signing-key keys/evidence.pem "
+    "--bundle policies/ -o refund-42.agento-evidence.zip",
+    "evidence watch": "agento evidence watch --directory /srv/evidence --signing-key "
+    "keys/evidence.pem --bundle policies/",
+    "evidence verify": "agento evidence verify refund-42.agento-evidence.zip --key "
+    "keys/evidence.pub.pem",
+    "evidence show": "agento evidence show refund-42.agento-evidence.zip --key "
+    "keys/evidence.pub.pem",
+    "setup": "agento setup --address temporal.internal:7233 --namespace payments",
+}
+"""One example per command, shown at the end of its --help (a test keeps every command here)."""
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wraps a description as usual, and prints an example as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
+def _describe(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
+    """Give every command a description (its summary, unless it has its own) and its example."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {a.dest: a.help or "" for a in action._choices_actions}
+        for name, command in action.choices.items():
+            named = (*path, name)
+            command.formatter_class = _Formatter
+            summary = summaries.get(name, "")
+            if not command.description and summary:
+                command.description = f"{summary[0].upper()}{summary[1:]}."
+            example = EXAMPLES.get(" ".join(named))
+            if example:
+                command.epilog = f"example:\n  $ {example}"
+            _describe(command, named)
+
+
+def _reported() -> tuple[type[Exception], ...]:
+    """The errors reported on one line (exit status 2); evaluated only when a command raised,
+    so the policy engine's errors are imported only then."""
+    from agento._errors import PolicyError
+
+    return (_UsageError, _cli_audit.CommandError, PolicyError)
+
+
 def _validate(targets: Sequence[str]) -> int:
+    from agento._validator import MisdeclaredActivityError, validate_activities
+
     sys.path.insert(0, os.getcwd())  # as `python -m` does, so project modules import
     activities = [fn for target in targets for fn in _load(target)]
     try:
@@ -94,6 +171,8 @@ def _validate(targets: Sequence[str]) -> int:
 
 
 def _load(target: str) -> list[object]:
+    from agento._declaration import GovernedActivity
+
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -7,24 +7,21 @@ They connect the way the ``temporal`` CLI does: an environment-config profile (T
 from __future__ import annotations
 
 import argparse
-import asyncio
 import enum
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from temporalio.client import Client, WorkflowExecution, WorkflowHistory
-from temporalio.envconfig import ClientConfig
-from temporalio.service import RPCError, TLSConfig
+# Parsing arguments imports none of what the commands run on (`agento --help` stays fast): each
+# command imports its own modules when it runs.
+if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+    from temporalio.service import TLSConfig
 
-from agento._audit import AuditReport, audit_report, render, signature_findings
-from agento._bundle import PolicyBundle
-from agento._embedded import EmbeddedEngine
-from agento._errors import PolicyError
-from agento._plugin import AgentoPlugin
-from agento._replay import ImpactTally, replay_decisions
-from agento._signing import VerificationKey
+    from agento._audit import AuditReport
+    from agento._bundle import PolicyBundle
+    from agento._signing import VerificationKey
 
 COMMANDS = ("audit", "replay", "impact")
 
@@ -97,7 +94,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         parents=[connection],
         help="which recorded decisions a candidate bundle would decide differently",
     )
-    candidate.add_argument("--bundle", required=True, metavar="CANDIDATE")
+    candidate.add_argument(
+        "--bundle",
+        required=True,
+        metavar="CANDIDATE",
+        help="the candidate bundle (directory or .tar.gz) to decide the recorded inputs again",
+    )
     candidate.add_argument("--query", default="", help="visibility query selecting the runs")
     candidate.add_argument(
         "--concurrency",
@@ -106,7 +108,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="histories fetched at once (default 16); memory stays flat in the number of runs",
     )
-    candidate.add_argument("--json", action="store_true")
+    candidate.add_argument("--json", action="store_true", help="print the impact report as JSON")
 
 
 def _positive(text: str) -> int:
@@ -120,13 +122,17 @@ def _positive(text: str) -> int:
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("workflow_id", nargs="?", metavar="WORKFLOW_ID")
+    parser.add_argument(
+        "workflow_id", nargs="?", metavar="WORKFLOW_ID", help="the run, read from Temporal"
+    )
     parser.add_argument("--run-id", help="a specific run (default: the latest)")
     parser.add_argument("--history", metavar="FILE", help="an exported history JSON instead")
 
 
 def _tls(args: argparse.Namespace) -> TLSConfig | bool:
     """``--tls`` alone, or a TLSConfig from the certificate and key files given."""
+    from temporalio.service import TLSConfig
+
     files = {
         "client_cert": args.tls_cert_path,
         "client_private_key": args.tls_key_path,
@@ -157,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
 def run_connected(command: Coroutine[Any, Any, int]) -> int:
     """Run a command that talks to Temporal; its refusals and connection failures become one
     line (`CommandError`)."""
+    import asyncio
+
+    from temporalio.service import RPCError
+
     try:
         return asyncio.run(command)
     except RPCError as e:
@@ -166,6 +176,8 @@ def run_connected(command: Coroutine[Any, Any, int]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from agento._audit import render
+
     if args.command == "audit":
         report = await _report(args)
         if args.verify:
@@ -174,13 +186,15 @@ async def _run(args: argparse.Namespace) -> int:
             print(report.model_dump_json(indent=2))
         else:
             print(render(report, color=sys.stdout.isatty()))
-        return Exit.OK
+        return Exit.FINDING if report.findings else Exit.OK
     if args.command == "replay":
         return _replay(await _report(args), _bundles(args.bundle, args.bundles))
     return await _impact(args)
 
 
 async def _report(args: argparse.Namespace) -> AuditReport:
+    from agento._audit import audit_report
+
     if args.history:
         history = _read_history(Path(args.history), args.workflow_id)
     elif args.workflow_id:
@@ -190,7 +204,7 @@ async def _report(args: argparse.Namespace) -> AuditReport:
     else:
         raise CommandError("give a WORKFLOW_ID, or --history FILE")
     report = audit_report(history)
-    if not report.decisions and not any(a.governed for a in report.activities):
+    if not (report.decisions or report.findings or any(a.governed for a in report.activities)):
         raise CommandError(
             f"workflow {report.workflow_id} has no agento records: it ran no governed activity"
         )
@@ -198,6 +212,8 @@ async def _report(args: argparse.Namespace) -> AuditReport:
 
 
 def _read_history(path: Path, workflow_id: str | None) -> WorkflowHistory:
+    from temporalio.client import WorkflowHistory
+
     try:
         return WorkflowHistory.from_json(workflow_id or path.stem, path.read_text())
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -205,6 +221,8 @@ def _read_history(path: Path, workflow_id: str | None) -> WorkflowHistory:
 
 
 def _bundles(paths: list[str], directory: str | None) -> dict[str, PolicyBundle]:
+    from agento._bundle import PolicyBundle
+
     found = [Path(p) for p in paths]
     if directory:
         found += sorted(Path(directory).iterdir())
@@ -215,6 +233,9 @@ def _bundles(paths: list[str], directory: str | None) -> dict[str, PolicyBundle]
 
 
 def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
+    from agento._errors import PolicyError
+    from agento._replay import replay_decisions
+
     try:
         results = replay_decisions(report, bundles)
     except PolicyError as e:
@@ -222,7 +243,7 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
     for r in results:
         detail = f" ({r.note})" if r.note else ""
         if r.verdict == "different" and r.replayed is not None:
-            detail = f" (recorded {_verdict(*r.recorded)}, now {_verdict(*r.replayed)})"
+            detail = f" (recorded {r.recorded}, now {r.replayed})"
         print(
             f"#{r.event_id:<5} {r.policy} {r.bundle_revision} {r.decision_id}: {r.verdict}{detail}"
         )
@@ -232,6 +253,8 @@ def _replay(report: AuditReport, bundles: dict[str, PolicyBundle]) -> int:
 
 
 def read_review_keys(specs: list[str]) -> dict[str, VerificationKey]:
+    from agento._signing import VerificationKey
+
     if not specs:
         raise CommandError("--verify needs the public keys to check with: --review-key ID=FILE")
     keys = {}
@@ -247,6 +270,8 @@ def read_review_keys(specs: list[str]) -> dict[str, VerificationKey]:
 
 
 def _verify(report: AuditReport, keys: dict[str, VerificationKey]) -> int:
+    from agento._audit import signature_findings
+
     findings = signature_findings(report, keys)
     for event_id, review_id, found in findings:
         print(f"#{event_id:<5} {review_id}: {found}")
@@ -255,20 +280,20 @@ def _verify(report: AuditReport, keys: dict[str, VerificationKey]) -> int:
     return Exit.OK if verified == len(findings) else Exit.FINDING
 
 
-def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
-    return ("allow" if allow else "deny") + (f": {'; '.join(reasons)}" if reasons else "")
-
-
 async def _impact(args: argparse.Namespace) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._replay import ImpactTally
+
     candidate = EmbeddedEngine(args.bundle)
     client = await connect(args)
     tally = ImpactTally(candidate)
     async for report in reports_of(client, args.query, concurrency=args.concurrency):
         tally.add(report)
     result = tally.report()
+    changed = Exit.FINDING if result.changes else Exit.OK  # a flip is a finding, as in replay
     if args.json:
         print(result.model_dump_json(indent=2))
-        return Exit.OK
+        return changed
     print(
         f"candidate {result.candidate_revision}: {result.runs} runs, {result.decisions} "
         f"decisions, {len(result.changes)} would change ({result.not_evaluated} not evaluated)"
@@ -279,8 +304,11 @@ async def _impact(args: argparse.Namespace) -> int:
             f"{g.allow_to_deny} allow->deny, {g.deny_to_allow} deny->allow, {g.reasons} reasons"
         )
     for c in result.changes:
-        print(f"  {c.workflow_id} {c.decision_id}: {c.change}")
-    return Exit.OK
+        print(
+            f"  {c.workflow_id} {c.decision_id}: {c.change} "
+            f"(recorded {c.recorded}, now {c.candidate})"
+        )
+    return changed
 
 
 async def reports_of(
@@ -289,6 +317,10 @@ async def reports_of(
     """The audit report of every run ``query`` selects, in no particular order: histories are
     fetched ``concurrency`` at a time and each is dropped once reduced to its report, so that
     memory stays flat however many runs there are."""
+    import asyncio
+
+    from agento._audit import audit_report
+
     progress = sys.stderr.isatty()
     count = 0
 
@@ -323,6 +355,13 @@ async def reports_of(
 
 
 async def connect(args: argparse.Namespace) -> Client:
+    import asyncio
+
+    from temporalio.client import Client
+    from temporalio.envconfig import ClientConfig
+
+    from agento._plugin import AgentoPlugin
+
     try:
         config = ClientConfig.load_client_connect_config(profile=args.profile)
     except Exception as e:  # a malformed profile file, for instance

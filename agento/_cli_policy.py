@@ -7,14 +7,12 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agento._bundle import PolicyBundle, build_tarball, bundle_files
 from agento._cli_audit import CommandError, Exit
-from agento._embedded import EmbeddedEngine
-from agento._policy_test import Outcome, run_policy_tests
-from agento._rego import CLOCK_BUILTIN
-from agento._signing import SIGNATURES, BundleVerification, VerificationKey, sign
+
+if TYPE_CHECKING:  # the commands import the engine when they run (`agento --help`)
+    from agento._policy_test import Outcome
 
 _VERDICTS: dict[Outcome, str] = {
     "pass": "PASS",
@@ -38,8 +36,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="KEY",
         help="require a signature: a PEM public key file, or the secret for HS* algorithms",
     )
-    check.add_argument("--verification-key-id", default="", metavar="ID")
-    check.add_argument("--verification-alg", default="RS256", metavar="ALG")
+    check.add_argument(
+        "--verification-key-id",
+        default="",
+        metavar="ID",
+        help="the key id the signature names (default: default)",
+    )
+    check.add_argument(
+        "--verification-alg", default="RS256", metavar="ALG", help="its algorithm (default RS256)"
+    )
     check.add_argument("--scope", default="", help="the scope the signature must carry")
     check.add_argument(
         "--exclude-files", nargs="*", default=[], metavar="GLOB", help="files left unverified"
@@ -75,14 +80,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "EmbeddedEngine(verification=...)."
         ),
     )
-    signing.add_argument("bundle", metavar="BUNDLE_DIR")
+    signing.add_argument("bundle", metavar="BUNDLE_DIR", help="the bundle directory to sign")
     signing.add_argument(
         "--signing-key",
         required=True,
         metavar="KEY",
         help="a PEM private key file (RS*, PS*, ES*, EdDSA), or the secret for HS*",
     )
-    signing.add_argument("--signing-alg", default="RS256", metavar="ALG")
+    signing.add_argument(
+        "--signing-alg", default="RS256", metavar="ALG", help="the algorithm (default RS256)"
+    )
     signing.add_argument("--key-id", default="", help="the kid header verifiers look keys up by")
     signing.add_argument(
         "--claims-file", metavar="FILE.json", help="more claims for the payload (scope, iss)"
@@ -97,8 +104,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "serve a signed bundle."
         ),
     )
-    build.add_argument("bundle", metavar="BUNDLE_DIR")
-    build.add_argument("--output", "-o", required=True, metavar="FILE.tar.gz")
+    build.add_argument("bundle", metavar="BUNDLE_DIR", help="the bundle directory to pack")
+    build.add_argument(
+        "--output", "-o", required=True, metavar="FILE.tar.gz", help="the archive to write"
+    )
     build.add_argument(
         "--revision",
         help="the packed .manifest's revision (an unsigned bundle; a signed one keeps its own)",
@@ -118,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._rego import CLOCK_BUILTIN
+    from agento._signing import BundleVerification, VerificationKey
+
     verification = None
     if args.verification_key:
         key = VerificationKey(_key(args.verification_key), args.verification_alg)
@@ -144,6 +157,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from agento._bundle import PolicyBundle, bundle_files
+    from agento._signing import SIGNATURES, sign
+
     root = Path(args.bundle)
     if not root.is_dir():
         raise CommandError(f"{root} is not a bundle directory (sign a directory, then pack it)")
@@ -164,6 +180,9 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from agento._bundle import PolicyBundle, build_tarball, bundle_files
+    from agento._signing import SIGNATURES
+
     root = Path(args.bundle)
     if not root.is_dir():
         raise CommandError(f"{root} is not a bundle directory")
@@ -194,6 +213,9 @@ def _key(value: str) -> str:
 
 
 def _test(bundle: str, run: str | None, *, as_json: bool) -> int:
+    from agento._embedded import EmbeddedEngine
+    from agento._policy_test import run_policy_tests
+
     if run is not None:
         try:
             re.compile(run)
@@ -221,6 +243,8 @@ def _test(bundle: str, run: str | None, *, as_json: bool) -> int:
 
 
 def _eval(bundle: str, path: str, input_file: str, *, as_json: bool) -> int:
+    from agento._embedded import EmbeddedEngine
+
     document = _json_object(input_file, "input document")
     decision = EmbeddedEngine(bundle).evaluate(path, document)
     if as_json:

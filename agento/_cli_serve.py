@@ -7,21 +7,21 @@ import sys
 from typing import TYPE_CHECKING
 
 from agento._cli_audit import CommandError, Exit, connect, run_connected
-from agento._resolution import ResolutionSigner
 
 if TYPE_CHECKING:
+    from agento._resolution import ResolutionSigner
     from agento.review import Authenticator
 
 
 def add_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument(
         "--signing-key",
         required=True,
         metavar="FILE",
-        help="PEM private key resolutions are signed with; workers trust its public half "
-        "(AgentoPlugin(review_keys=...))",
+        help="PEM private key resolutions are signed with (make one with `agento review "
+        "keygen`); workers trust its public half (AgentoPlugin(review_keys=...))",
     )
     serve.add_argument("--key-id", metavar="ID", help="its key id (default: the file's stem)")
     serve.add_argument("--query", default="", help="a visibility filter on the runs listed")
@@ -57,6 +57,8 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
 
 def read_signer(path: str, key_id: str | None) -> ResolutionSigner:
     """The ``--signing-key`` signer, or a `CommandError` naming the file and what is wrong."""
+    from agento._resolution import ResolutionSigner
+
     try:
         return ResolutionSigner.from_file(path, key_id=key_id)
     except (OSError, ValueError) as e:

@@ -80,6 +80,20 @@ class ActivityDeclaration:
         """Whether a decision must precede each execution."""
         return self.policy_class is PolicyClass.SIDE_EFFECT or self.policy is not None
 
+    @property
+    def takes_key(self) -> bool:
+        """Whether agento passes an `IdempotencyKey` first."""
+        return bool(self.parameters) and self.parameters[0].kind is ParameterKind.KEY
+
+    @property
+    def request_model(self) -> type[PolicyInput] | None:
+        """The `PolicyInput` subclass the activity takes, if it takes exactly one."""
+        requests = [p.name for p in self.parameters if p.kind is ParameterKind.REQUEST]
+        if len(requests) != 1:
+            return None
+        model: type[PolicyInput] = typing.get_type_hints(self.fn)[requests[0]]
+        return model
+
 
 def _parameters(fn: Callable[..., object]) -> tuple[Parameter, ...]:
     hints = typing.get_type_hints(fn)

@@ -49,7 +49,16 @@ from agento._errors import (
 from agento._postures import Idempotency, PolicyClass
 from agento._recording import Needed, Sensitive, marked_fields, redact
 from agento._review import ReviewBoard, ReviewReason
-from agento.rules import MISSING_POLICY, RETRY_UNSAFE, ParameterKind
+from agento.rules import (
+    BAD_CALL,
+    MISSING_INPUT,
+    MISSING_POLICY,
+    RETRY_UNSAFE,
+    Violation,
+    extra_arguments,
+    request_and_args,
+    wrong_request,
+)
 
 CALL_HEADER = "agento"
 GENERATION_HEADER = "agento-generation"
@@ -142,7 +151,7 @@ async def execute_activity(
 async def execute_activity(
     activity: AnyActivity,
     request: Any = _NO_REQUEST,
-    *,
+    *extra: object,
     args: Sequence[Any] = (),
     task_queue: str | None = None,
     schedule_to_close_timeout: timedelta | None = None,
@@ -172,7 +181,7 @@ async def execute_activity(
             ``None`` if it did not, in which case the call runs once more with the same key.
             Without one, an unknown outcome pauses for reconciliation review.
     """
-    call = _prepare(activity, request, args, retry_policy)
+    call = _prepare(activity, request, extra, args, retry_policy)
     return await _execute(
         call,
         task_queue=task_queue,
@@ -231,7 +240,7 @@ def start_activity(
 def start_activity(
     activity: AnyActivity,
     request: Any = _NO_REQUEST,
-    *,
+    *extra: object,
     args: Sequence[Any] = (),
     task_queue: str | None = None,
     schedule_to_close_timeout: timedelta | None = None,
@@ -255,7 +264,7 @@ def start_activity(
     what `execute_activity` runs: the decision, any review, the activity as its posture says.
     A retry policy the posture forbids raises here, before anything starts.
     """
-    call = _prepare(activity, request, args, retry_policy)
+    call = _prepare(activity, request, extra, args, retry_policy)
     return asyncio.create_task(
         _execute(
             call,
@@ -291,21 +300,57 @@ class _Call:
 def _prepare(
     activity: AnyActivity,
     request: Any,
+    extra: Sequence[object],
     args: Sequence[Any],
     retry_policy: RetryPolicy | None,
 ) -> _Call:
+    _check_call(activity, request, extra, args)
     d = activity.declaration
     state = _state()
     state.calls += 1
     activity_id = f"agento-{state.calls}-{d.name}"
     call_args = list(args) if request is _NO_REQUEST else [request]
     key = None
-    if d.parameters and d.parameters[0].kind is ParameterKind.KEY:
+    if d.takes_key:
         key = idempotency_key(state, activity_id)
         call_args = [key, *call_args]
     return _Call(
         activity, state, activity_id, call_args, key, _posture_retry_policy(d, retry_policy)
     )
+
+
+def _check_call(
+    activity: object, request: object, extra: Sequence[object], args: Sequence[object]
+) -> None:
+    """Refuse a call that cannot be what was meant, as a `GovernanceError` that fails the run:
+    a ``TypeError`` in workflow code would fail its workflow tasks, retried forever, while the
+    client waits."""
+    if not isinstance(activity, GovernedActivity):
+        name = getattr(activity, "__name__", None) or repr(activity)
+        raise _bad_call(
+            BAD_CALL.violation(
+                name,
+                given=f"{name}, a {type(activity).__name__} not declared with @agento.activity",
+                expected="a governed activity",
+                fix="declare it with @agento.activity(...), or start a plain activity with "
+                "temporalio's workflow.execute_activity",
+            )
+        )
+    d = activity.declaration
+    model = d.request_model
+    if extra:
+        named = model.__name__ if model else None
+        raise _bad_call(extra_arguments(d.name, 1 + len(extra), named, d.takes_key))
+    if request is not _NO_REQUEST and args:
+        raise _bad_call(request_and_args(d.name))
+    given = args[-1] if request is _NO_REQUEST and args else request
+    if model is not None and d.is_policy_gated and not isinstance(given, model):
+        shown = "nothing" if given is _NO_REQUEST else type(given).__name__
+        raise _bad_call(wrong_request(d.name, shown, model.__name__))
+
+
+def _bad_call(violation: Violation) -> GovernanceError:
+    return GovernanceError(f"{violation} [{BAD_CALL.id}]", type=BAD_CALL.id)
 
 
 async def _execute(
@@ -463,11 +508,8 @@ async def _authorize(
     agent: AgentCall | None,
 ) -> Grant:
     """Ask until allowed, or until a reviewer approves; raise when denied for good."""
-    if not isinstance(request, PolicyInput):
-        raise GovernanceError(
-            f'Activity "{d.name}" is policy-gated but was called without its PolicyInput request',
-            type="agento-missing-input",
-        )
+    if not isinstance(request, PolicyInput):  # a declaration the validator did not see
+        raise GovernanceError(str(MISSING_INPUT.violation(d.name, count=0)), type=MISSING_INPUT.id)
     if d.policy is None:
         raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
     decision_request, request_sha256 = _compose(

@@ -8,7 +8,6 @@ standard streams and leave with ``os._exit``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -29,6 +28,8 @@ def run(main: Coroutine[Any, Any, object]) -> NoReturn:
     """``asyncio.run(main)`` for a script, leaving with the status Python would have given it:
     0 when ``main`` returns, ``SystemExit``'s code, 130 on Ctrl-C, 1 with the traceback on
     anything else."""
+    import asyncio  # here: the agento executable leaves through this module without a loop
+
     try:
         asyncio.run(main)
     except SystemExit as e:

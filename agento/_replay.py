@@ -16,6 +16,23 @@ from agento._embedded import EmbeddedEngine
 from agento._errors import PolicyError
 
 
+class Verdict(pydantic.BaseModel):
+    """What a policy decided: allow or deny, and its reasons."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    allow: bool
+    reasons: tuple[str, ...]
+
+    @classmethod
+    def of(cls, decision: Decision) -> Verdict:
+        return cls(allow=decision.allow, reasons=decision.reasons)
+
+    def __str__(self) -> str:
+        verdict = "allow" if self.allow else "deny"
+        return verdict + (f": {'; '.join(self.reasons)}" if self.reasons else "")
+
+
 class ReplayedDecision(pydantic.BaseModel):
     """One recorded decision, evaluated again against the bundle of its recorded revision."""
 
@@ -24,9 +41,9 @@ class ReplayedDecision(pydantic.BaseModel):
     policy: str
     bundle_revision: str
     verdict: Literal["identical", "different", "not_replayable"]
-    recorded: tuple[bool, tuple[str, ...]]
-    """(allow, reasons) as recorded."""
-    replayed: tuple[bool, tuple[str, ...]] | None
+    recorded: Verdict
+    replayed: Verdict | None
+    """``None`` when the decision could not be replayed (``note`` says why)."""
     note: str | None = None
 
 
@@ -49,14 +66,14 @@ def replay_decisions(
                 f"the bundles given have revisions {given}"
             )
         engine = engines.setdefault(d.bundle_revision, EmbeddedEngine(bundles[d.bundle_revision]))
-        recorded = (d.allow, d.reasons)
+        recorded = Verdict.of(d)
         problem = _unreplayable(d, engine)
         if problem:
             replayed.append(_replayed(entry.event_id, d, "not_replayable", None, problem))
             continue
         # As of the recorded evaluation time: a policy reading time.now_ns sees that instant.
         again = engine.evaluate(d.policy, d.input, clock=d.evaluated_at)
-        result = (again.allow, again.reasons)
+        result = Verdict.of(again)
         verdict: Literal["identical", "different"] = (
             "identical" if result == recorded else "different"
         )
@@ -81,7 +98,7 @@ def _replayed(
     event_id: int,
     d: Decision,
     verdict: Literal["identical", "different", "not_replayable"],
-    result: tuple[bool, tuple[str, ...]] | None,
+    result: Verdict | None,
     note: str | None = None,
 ) -> ReplayedDecision:
     return ReplayedDecision(
@@ -90,7 +107,7 @@ def _replayed(
         policy=d.policy,
         bundle_revision=d.bundle_revision,
         verdict=verdict,
-        recorded=(d.allow, d.reasons),
+        recorded=Verdict.of(d),
         replayed=result,
         note=note,
     )
@@ -104,8 +121,8 @@ class DecisionChange(pydantic.BaseModel):
     decision_id: str
     policy: str
     change: Literal["allow_to_deny", "deny_to_allow", "reasons"]
-    recorded: tuple[bool, tuple[str, ...]]
-    candidate: tuple[bool, tuple[str, ...]]
+    recorded: Verdict
+    candidate: Verdict
 
 
 class ImpactGroup(pydantic.BaseModel):
@@ -157,7 +174,7 @@ class ImpactTally:
                 continue
             self._totals[d.policy, report.workflow_type] += 1
             again = self.candidate.evaluate(d.policy, d.input, clock=d.evaluated_at)
-            recorded, proposed = (d.allow, d.reasons), (again.allow, again.reasons)
+            recorded, proposed = Verdict.of(d), Verdict.of(again)
             if recorded == proposed:
                 continue
             change: Literal["allow_to_deny", "deny_to_allow", "reasons"] = (

@@ -115,6 +115,28 @@ class ResolutionSigner:
         algorithm_for(_private_key(self.key))
 
     @classmethod
+    def generate(cls, key_id: str) -> ResolutionSigner:
+        """A signer with a fresh P-256 key (ES256): `agento review keygen` writes one."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import (
+            Encoding,
+            NoEncryption,
+            PrivateFormat,
+        )
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+        return cls(key=pem, key_id=key_id)
+
+    @property
+    def public_pem(self) -> str:
+        """The public half, for the workers' ``review_keys`` and ``agento audit --verify``."""
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        public = _private_key(self.key).public_key()
+        return str(public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+
+    @classmethod
     def from_file(cls, path: str | Path, *, key_id: str | None = None) -> ResolutionSigner:
         """A signer with the key in ``path``; the key id defaults to the file's stem."""
         path = Path(path)

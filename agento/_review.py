@@ -113,6 +113,15 @@ class ReviewOutcome(pydantic.BaseModel):
     normalisation, case, invisible characters, TS #39 look-alikes), ``"casefold"`` (case and
     blanks only, before it), ``None`` when the run named no requester."""
 
+    @property
+    def signed(self) -> str:
+        """What vouches for the resolution, in the audit report's words: ``signed, key K``
+        (verified by the worker), ``signed, not verified by the worker`` (it has no review
+        keys), or ``unsigned``."""
+        if self.signing_key_id:
+            return f"signed, key {self.signing_key_id}"
+        return "signed, not verified by the worker" if self.signature else "unsigned"
+
 
 @dataclass(frozen=True)
 class ReviewSettings:
@@ -211,7 +220,7 @@ class ReviewBoard:
         if not self.listed:
             return
         entries = [
-            entry(r.review_id, r.activity, str(r.reason), r.since, "; ".join(r.reasons), r.until)
+            entry(r.review_id, r.activity, str(r.reason), r.since, r.reasons, r.until)
             for r in self.pending.values()
         ]
         update = PENDING_REVIEWS.value_set(entries) if entries else PENDING_REVIEWS.value_unset()

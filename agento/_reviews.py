@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner, ResolutionStatement, ReviewerIdentity
@@ -29,6 +35,34 @@ async def pending_review(client: Client, workflow_id: str, review_id: str) -> Pe
     """One review a governed workflow is waiting on, or ``None`` when it is not pending."""
     reviews = await pending_reviews(client, workflow_id)
     return next((r for r in reviews if r.review_id == review_id), None)
+
+
+COMMENT_REQUIRED = "a comment is required: say why (it is recorded in the audit trail)"
+"""Approving or rejecting needs a comment: one rule for the review service and the CLI."""
+
+
+async def unanswered_task_queue(client: Client, workflow_id: str) -> str | None:
+    """The task queue of ``workflow_id`` when no worker has polled it lately, so that neither a
+    query nor a resolution would be answered now; ``None`` when one has, or when Temporal
+    cannot say (then asking the run is the only way to know)."""
+    try:
+        task_queue = (await client.get_workflow_handle(workflow_id).describe()).task_queue
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            )
+        )
+    except RPCError:
+        return None
+    lately = datetime.now(UTC) - _POLL_SILENCE
+    polled = [p.last_access_time.ToDatetime(tzinfo=UTC) for p in described.pollers]
+    return None if any(at > lately for at in polled) else task_queue
+
+
+_POLL_SILENCE = timedelta(seconds=90)
+"""A live worker's long poll lasts up to about 70 s: longer without one means none is up."""
 
 
 async def resolve_review(

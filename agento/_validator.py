@@ -58,7 +58,7 @@ def check_activities(
                     UNKNOWN_POLICY.violation(
                         name,
                         policy=declaration.policy,
-                        known=", ".join(sorted(policies)) or "nothing",
+                        known=defined_policies(policies),
                     )
                 )
         elif fn not in ungoverned and name not in ungoverned:
@@ -67,6 +67,12 @@ def check_activities(
         if first is not fn:
             found.append(DUPLICATE_NAME.violation(name, first=_where(first), second=_where(fn)))
     return found
+
+
+def defined_policies(policies: Collection[str]) -> str:
+    """The policies an engine defines, as messages list them: its test packages (``*_test``,
+    where ``agento policy test`` finds tests) are not policies an activity could name."""
+    return ", ".join(sorted(p for p in policies if not p.endswith("_test"))) or "nothing"
 
 
 def validate_activities(

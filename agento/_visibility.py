@@ -4,12 +4,14 @@ so that listing the reviews of 10,000 paused runs is one visibility query that n
 ``AgentoPendingReviews`` (a keyword list) holds one compact JSON entry per pending review. The
 namespace must define it before a governed worker starts (`agento setup`, or
 `ensure_search_attributes` from code): an undefined attribute would fail the run's workflow
-tasks the moment a review opened.
+tasks the moment a review opened, and retry them forever. A governed worker checks it as it is
+built (and adds it on the time-skipping test server, which cannot list search attributes).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import pydantic
@@ -37,8 +39,10 @@ class ListedReview(pydantic.BaseModel):
     activity: str
     reason: str
     since: datetime
-    reasons: str = ""
-    """The policy's reasons, joined, cut at 300 characters."""
+    reasons: list[str] = []
+    """The policy's reasons, as every other review model lists them. The search attribute holds
+    them joined with "; " and cut at 300 characters in all, so a reason containing "; " comes
+    back in two, and the last may be cut (`agento review show` has them whole)."""
     until: datetime | None = None
     """When the review times out (and the run fails); absent from entries of older versions."""
 
@@ -48,7 +52,7 @@ def entry(
     activity: str,
     reason: str,
     since: datetime,
-    reasons: str,
+    reasons: Sequence[str],
     until: datetime | None,
 ) -> str:
     """One pending review, as the search attribute lists it (compact JSON)."""
@@ -58,7 +62,7 @@ def entry(
             "activity": activity,
             "reason": reason,
             "since": since.isoformat(),
-            "reasons": reasons[:_REASONS_LIMIT],
+            "reasons": _JOIN.join(reasons)[:_REASONS_LIMIT],
         }
         | ({"until": until.isoformat()} if until else {}),
         separators=(",", ":"),
@@ -84,11 +88,19 @@ async def listed_reviews(client: Client, query: str = "") -> list[ListedReview]:
                     activity=item["activity"],
                     reason=item["reason"],
                     since=item["since"],
-                    reasons=item.get("reasons", ""),
+                    reasons=_split(item.get("reasons", "")),
                     until=item.get("until"),
                 )
             )
     return found
+
+
+def _split(joined: str) -> list[str]:
+    return joined.split(_JOIN) if joined else []
+
+
+_JOIN = "; "
+"""How an entry joins a review's reasons (`entry`)."""
 
 
 async def missing_search_attributes(client: Client) -> list[str] | None:

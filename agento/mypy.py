@@ -11,7 +11,10 @@ code, with the validator's message text:
   ``pydantic_ai.Tool``), ``agento-raw-tool``;
 - at each ``agento.execute_activity`` or ``agento.start_activity`` call that gives a
   NON_IDEMPOTENT activity a literal ``RetryPolicy(...)`` allowing more than one attempt,
-  ``agento-retry-unsafe``.
+  ``agento-retry-unsafe``;
+- at each of those calls whose arguments no overload could take (positional arguments after
+  the request, a request and ``args=[...]``, another type than the activity's request),
+  ``agento-bad-call`` in the run-time check's words, in place of mypy's list of overloads.
 
 Declaration facts travel in types (``GovernedActivity[Literal[...], Literal[...], P, R]``), so
 call-site checks work on modules loaded from mypy's incremental cache. This module imports mypy
@@ -43,6 +46,7 @@ from mypy.nodes import (
     StrExpr,
     TypeInfo,
 )
+from mypy.options import Options
 from mypy.plugin import (
     CheckerPluginInterface,
     FunctionContext,
@@ -52,6 +56,7 @@ from mypy.plugin import (
     Plugin,
     ReportConfigContext,
 )
+from mypy.subtypes import is_subtype
 from mypy.types import (
     AnyType,
     CallableType,
@@ -68,6 +73,7 @@ from mypy.types import (
 
 from agento._postures import Idempotency, PolicyClass
 from agento.rules import (
+    BAD_CALL,
     BYPASS,
     RAW_TOOL,
     RETRY_UNSAFE,
@@ -78,10 +84,14 @@ from agento.rules import (
     Parameter,
     ParameterKind,
     Rule,
+    Violation,
     check_declaration,
+    extra_arguments,
+    request_and_args,
+    wrong_request,
 )
 
-__version__ = "2"
+__version__ = "3"
 """Part of mypy's cache key: bump it whenever the plugin's verdicts change."""
 
 ERROR_CODES: dict[str, ErrorCode] = {
@@ -136,6 +146,11 @@ def plugin(version: str) -> type[Plugin]:
 
 
 class AgentoPlugin(Plugin):
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.reported: set[tuple[str, int, int]] = set()
+        """Calls already reported as agento-bad-call: mypy asks once per overload."""
+
     def instance(self, fullname: str, args: list[Type]) -> Instance:
         """``fullname[args]``, looked up in every loaded module (not only the current one's
         imports, which need not include agento's private modules)."""
@@ -154,6 +169,8 @@ class AgentoPlugin(Plugin):
             return _accept_any_declaration
         if _is_raw_call(fullname) or fullname in _TOOL_WRAPPERS:
             return _accept_governed_activity
+        if fullname in _GOVERNED_CALLS:
+            return functools.partial(_check_call_shape, self.reported)
         return None
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
@@ -287,8 +304,12 @@ def _accept_governed_activity(ctx: FunctionSigContext) -> FunctionLike:
     """Keep mypy's overload error out of the way when the activity is governed."""
     if not _first_argument_is_governed(ctx.args, ctx.api):
         return ctx.default_signature
+    return _accepting_anything(ctx.default_signature)
+
+
+def _accepting_anything(signature: CallableType) -> CallableType:
     any_type = AnyType(TypeOfAny.from_error)
-    return ctx.default_signature.copy_modified(
+    return signature.copy_modified(
         arg_types=[any_type, any_type, any_type],
         arg_kinds=[ARG_POS, ARG_STAR, ARG_STAR2],
         arg_names=["activity", None, None],
@@ -329,6 +350,51 @@ def _first_argument_is_governed(args: list[list[Expression]], api: CheckerPlugin
 
 
 # --- agento.execute_activity ------------------------------------------------------------------
+
+
+def _check_call_shape(reported: set[tuple[str, int, int]], ctx: FunctionSigContext) -> FunctionLike:
+    """agento-bad-call: a call whose arguments no overload takes, said plainly, once."""
+    call = ctx.context
+    if not isinstance(call, CallExpr):
+        return ctx.default_signature
+    violation = _bad_call(call, ctx.api)
+    if violation is None:
+        return ctx.default_signature
+    where = (ctx.api.path, call.line, call.column)
+    if where not in reported:
+        reported.add(where)
+        _fail(ctx.api, BAD_CALL, str(violation), call)
+    return _accepting_anything(ctx.default_signature)
+
+
+def _bad_call(call: CallExpr, api: CheckerPluginInterface) -> Violation | None:
+    positional = [a for a, k in zip(call.args, call.arg_kinds, strict=True) if k == ARG_POS]
+    activity = get_proper_type(api.get_expression_type(positional[0])) if positional else None
+    if not isinstance(activity, Instance) or activity.type.fullname != _GOVERNED:
+        return None
+    name = positional[0].name if isinstance(positional[0], (NameExpr, MemberExpr)) else "?"
+    request = _request_model(activity.args[2])
+    if len(positional) > 2:
+        takes_key = _member_name(activity.args[0]) in ("KEYED", "NON_IDEMPOTENT")
+        model = request.type.name if request else None
+        return extra_arguments(name, len(positional) - 1, model, takes_key)
+    if len(positional) == 2 and "args" in call.arg_names:
+        return request_and_args(name)
+    if len(positional) == 2 and request is not None:
+        given = get_proper_type(api.get_expression_type(positional[1]))
+        if not is_subtype(given, request):
+            shown = given.type.name if isinstance(given, Instance) else str(given)
+            return wrong_request(name, shown, request.type.name)
+    return None
+
+
+def _request_model(parameters: Type) -> Instance | None:
+    """The PolicyInput model a governed activity takes (its one caller-supplied parameter)."""
+    p = get_proper_type(parameters)
+    if not isinstance(p, Parameters) or len(p.arg_types) != 1:
+        return None
+    t = get_proper_type(p.arg_types[0])
+    return t if isinstance(t, Instance) and t.type.has_base(_POLICY_INPUT) else None
 
 
 def _check_retry_policy(ctx: FunctionContext) -> Type:

@@ -27,8 +27,11 @@ __all__ = [
     "Scope",
     "Violation",
     "check_declaration",
+    "extra_arguments",
+    "request_and_args",
     "rule",
     "rules_markdown",
+    "wrong_request",
 ]
 
 
@@ -210,6 +213,52 @@ BYPASS = Rule(
     frozenset({Checker.MYPY, Checker.RUNTIME}),
     Scope.CALL_SITE,
 )
+BAD_CALL = Rule(
+    "agento-bad-call",
+    "agento.execute_activity is given a governed activity and what it takes: its PolicyInput "
+    "request, or args=[...] without the key.",
+    'agento.execute_activity("{activity}", ...) was given {given}; it takes {expected}',
+    "{fix}",
+    frozenset({Checker.MYPY, Checker.RUNTIME}),
+    Scope.CALL_SITE,
+)
+
+
+def extra_arguments(activity: str, count: int, request: str | None, takes_key: bool) -> Violation:
+    """agento-bad-call: ``count`` positional arguments after the activity (``request``: the
+    name of the PolicyInput model it takes, if one)."""
+    takes = f"its {request} request" if request else "the arguments after its key"
+    filled = " (agento fills the idempotency key)" if takes_key else ""
+    return BAD_CALL.violation(
+        activity,
+        given=f"{count} positional arguments after the activity",
+        expected=f"one: {takes}{filled}",
+        fix=f"pass {request + '(...)' if request else 'the one argument'} alone, or "
+        "args=[...] for an activity that takes several",
+    )
+
+
+def request_and_args(activity: str) -> Violation:
+    """agento-bad-call: both a request and ``args=[...]``."""
+    return BAD_CALL.violation(
+        activity,
+        given="both a request and args=[...]",
+        expected="one or the other",
+        fix="pass the request alone",
+    )
+
+
+def wrong_request(activity: str, given: str, request: str) -> Violation:
+    """agento-bad-call: ``given`` (a type's name, or ``nothing``) where the ``request`` model
+    is expected."""
+    from_dict = f", or {request}.model_validate(value) from a dict" if given == "dict" else ""
+    return BAD_CALL.violation(
+        activity,
+        given=f"{'nothing' if given == 'nothing' else 'a ' + given} where its request is expected",
+        expected=f"a {request}, the PolicyInput the policy decides on",
+        fix=f"pass {request}(...){from_dict}",
+    )
+
 
 RAW_TOOL = Rule(
     "agento-raw-tool",
@@ -238,6 +287,7 @@ RULES: tuple[Rule, ...] = (
     RETRY_UNSAFE,
     BYPASS,
     RAW_TOOL,
+    BAD_CALL,
 )
 """Every rule, in the order docs/rules.md lists them."""
 

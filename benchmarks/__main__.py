@@ -1,6 +1,7 @@
 from benchmarks import (
     agents,
     audit_tools,
+    cli_startup,
     decisions,
     execution,
     mypy_plugin,
@@ -14,4 +15,5 @@ receipts.main()
 execution.main()
 audit_tools.main()
 agents.main()
+cli_startup.main()
 mypy_plugin.main()

@@ -14,21 +14,31 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import JsonValue
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
 from agento import EmbeddedEngine, PolicyBundle
-from agento._audit import ActivityRun, AuditReport, DecisionRecorded, ReviewResolved, audit_report
+from agento._audit import (
+    ActivityRun,
+    AuditReport,
+    DecisionRecorded,
+    ReviewResolved,
+    _short,
+    audit_report,
+)
 from agento._cli_audit import reports_of
 from agento._replay import ImpactTally, impact, replay_decisions
 from agento._reviews import pending_reviews, resolve_review
+from agento.testing import governance_violations
 from tests.support.governed import (
     GOVERNED,
     POLICY_BUNDLE,
     WORKFLOWS,
     BypassWorkflow,
+    PlainWorkflow,
     RouteWorkflow,
     Transfer,
 )
@@ -185,11 +195,13 @@ async def test_failed_run_ends_with_the_denial(runs: Runs) -> None:
 async def test_text_report_is_aligned_and_plain_off_a_terminal(runs: Runs) -> None:
     run = await agento_cli("audit", runs.approved.id, "--address", runs.address)
     assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
-    assert lines[0].startswith(f"workflow {runs.approved.id} (RouteWorkflow)")
+    *lines, verdict = run.stdout.splitlines()
+    assert lines[0].startswith(f"workflow {runs.approved.id} (RouteWorkflow); times in UTC")
+    assert verdict.startswith("no findings")
     assert "\033[" not in run.stdout
     kind_columns = {line.index(line.split()[3]) for line in lines[1:]}
     assert len(kind_columns) == 1, "the kind column is aligned"
+    assert all(line.split()[2].endswith("Z") for line in lines[1:]), "times carry their zone"
     assert [line.split()[3] for line in lines[1:]] == [
         "workflow_started",
         "activity",
@@ -199,6 +211,7 @@ async def test_text_report_is_aligned_and_plain_off_a_terminal(runs: Runs) -> No
         "workflow_closed",
     ]
     assert "DENY agento/tests/route" in lines[3]
+    assert 'requested by alice input {"amount":150,"project_id":"bess-7"} sha256:' in lines[3]
     denied_at = lines[3].split()[0]  # "#11": the decision's event
     assert (
         f"agento-2-route-review-1 (policy_denied at {denied_at}) approved by bob "
@@ -274,15 +287,28 @@ async def test_impact_command_lists_runs_through_visibility(runs: Runs) -> None:
             "--address",
             runs.address,
         )
-        assert run.returncode == 0, run.stderr
+        assert run.returncode in (0, 1), run.stderr
         result = json.loads(run.stdout)
         if result["runs"] == 4:
             break
         await asyncio.sleep(0.2)
     assert result["runs"] == 4
-    assert [(c["workflow_id"], c["change"]) for c in result["changes"]] == [
-        (runs.approved.id, "deny_to_allow")
-    ]
+    assert run.returncode == 1, "a decision that would flip is a finding"
+    [change] = result["changes"]
+    assert (change["workflow_id"], change["change"]) == (runs.approved.id, "deny_to_allow")
+    assert change["recorded"] == {"allow": False, "reasons": ["amount over the limit of 100"]}
+    assert change["candidate"]["allow"] is True
+    unchanged = await agento_cli(
+        "impact",
+        "--bundle",
+        str(SUPPORT / "candidate_copy"),
+        "--query",
+        query,
+        "--address",
+        runs.address,
+    )
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "0 would change" in unchanged.stdout
 
 
 async def test_impact_streams_the_same_answer_at_any_concurrency(runs: Runs) -> None:
@@ -338,11 +364,41 @@ async def test_bad_input_is_one_line_and_non_zero(
     assert "Traceback" not in run.stderr
 
 
-async def test_a_history_without_agento_records_is_refused(runs: Runs) -> None:
+async def test_a_refused_bypass_is_a_finding_the_report_shows(runs: Runs) -> None:
     run = await agento_cli("audit", runs.bypass.id, "--address", runs.address)
+    assert run.returncode == 1, run.stderr
+    [*_, activity, _closed, heading, finding] = run.stdout.splitlines()
+    assert "route not started through agento" in activity
+    assert "-> failed" in activity
+    assert "[agento-bypass]" in activity
+    assert heading == "1 finding(s):"
+    assert finding.endswith(
+        "route (1) was scheduled without agento's grant, and refused by the worker "
+        "(agento-bypass): it did not run"
+    )
+    as_json = await agento_cli("audit", runs.bypass.id, "--json", "--address", runs.address)
+    assert as_json.returncode == 1
+    report = json.loads(as_json.stdout)
+    assert report["findings"] == [finding.strip()]
+    [refused] = [e for e in report["entries"] if e["kind"] == "activity"]
+    assert refused["refused"] == "agento-bypass"
+
+
+async def test_the_findings_are_the_invariant_checkers(runs: Runs) -> None:
+    for handle in (runs.allowed, runs.approved, runs.denied, runs.bypass):
+        history = await handle.fetch_history()
+        assert audit_report(history).findings == governance_violations(history, GOVERNED)
+
+
+async def test_a_history_without_agento_records_is_refused(runs: Runs) -> None:
+    plain = await runs.client.start_workflow(
+        PlainWorkflow.run, id=f"plain-{uuid.uuid4()}", task_queue=runs.task_queue
+    )
+    await plain.result()
+    run = await agento_cli("audit", plain.id, "--address", runs.address)
     assert run.returncode == 2
     assert run.stderr == (
-        f"agento: workflow {runs.bypass.id} has no agento records: it ran no governed activity\n"
+        f"agento: workflow {plain.id} has no agento records: it ran no governed activity\n"
     )
 
 
@@ -377,3 +433,17 @@ async def test_review_commands_list_and_resolve(runs: Runs) -> None:
     assert approved.returncode == 0, approved.stderr
     assert json.loads(approved.stdout)["reviewer"] == "carol"
     assert (await handle.result()).startswith("routed bess-9")
+
+
+def test_long_values_are_cut_between_whole_fields() -> None:
+    value: JsonValue = {
+        "project_id": "bess-7",
+        "items": list(range(100)),
+        "note": "x" * 500,
+        "z": 1,
+    }
+    shown = _short(value)
+    assert shown.startswith('{"project_id":"bess-7","items":[0,1,2,')
+    assert shown.endswith(",20,21,... 78 more],... 2 more}"), "counted, never cut mid-value"
+    assert _short("x" * 500) == '"' + "x" * 60 + '..." (500 characters)'
+    assert _short({"a": 1}) == '{"a":1}'

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
+from agento import (
+    ResolutionSigner,
+    ResolutionStatement,
+    ReviewerIdentity,
+    VerificationKey,
+    verify_resolution,
+)
+from agento._cli import EXAMPLES, main
 from agento._cli_audit import _tls, connection_parser
 from tests.policy.bundles import write_bundle
 from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
@@ -222,3 +234,108 @@ def test_output_cut_by_its_reader_ends_quietly(tmp_path: Path) -> None:
     )
     assert run.stdout == '{\n  "bundl 141\n'
     assert run.stderr == ""
+
+
+_RUN_ON = ("temporalio", "pydantic", "regopy", "jwt", "cryptography", "opentelemetry", "httpx")
+"""Packages the commands run on, none of which parsing arguments needs."""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["audit", "--help"], ["review", "serve", "--help"], ["policy", "test", "--help"]],
+)
+def test_parsing_arguments_imports_nothing_the_commands_run_on(args: list[str]) -> None:
+    executable = Path(sys.executable).parent / "agento"
+    run = subprocess.run(
+        [str(executable), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: agento")
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in run.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "agento._cli" in imported, "the profile lists the command's imports"
+    heavy = sorted(m for m in imported if m.split(".")[0] in _RUN_ON)
+    assert heavy == []
+    assert not {m for m in imported if m.startswith("agento.")} - _LIGHT
+
+
+_LIGHT = {
+    "agento._cli",
+    "agento._cli_audit",
+    "agento._cli_policy",
+    "agento._cli_review",
+    "agento._cli_serve",
+    "agento._process",
+    "agento._postures",
+    "agento.rules",
+}
+
+
+def test_review_keygen_writes_a_signing_key_and_its_public_half(tmp_path: Path) -> None:
+    private = tmp_path / "review-service.pem"
+    made = agento("review", "keygen", "--out", str(private))
+    assert made.returncode == 0, made.stderr
+    public = tmp_path / "review-service.pub.pem"
+    assert f"agento review serve --signing-key {private}" in made.stdout
+    assert f"--review-key review-service={public}" in made.stdout
+    assert private.stat().st_mode & 0o777 == 0o600, "the private key is its owner's alone"
+    signer = ResolutionSigner.from_file(private)
+    statement = ResolutionStatement(
+        workflow_id="wf",
+        review_id="r1",
+        decision_id=None,
+        approve=True,
+        comment="checked",
+        reviewer=ReviewerIdentity(subject="carol"),
+    )
+    keys = {"review-service": VerificationKey.from_pem(public.read_text())}
+    claims = verify_resolution(signer.sign(statement), keys, now=datetime.now(UTC))
+    assert claims.key_id == "review-service"
+    before = (private.read_text(), public.read_text())
+    again = agento("review", "keygen", "--out", str(private))
+    assert again.returncode == 2
+    assert again.stderr == f"agento: {private} exists: give another --out, or move it away first\n"
+    assert (private.read_text(), public.read_text()) == before, "nothing is overwritten"
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                yield " ".join((*path, name)), command
+                yield from _commands(command, (*path, name))
+
+
+def test_every_command_describes_itself_with_an_example_and_helps_every_option() -> None:
+    parsers: list[argparse.ArgumentParser] = []
+
+    def keep(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parsers.append(self)
+        raise SystemExit(0)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(argparse.ArgumentParser, "parse_args", keep)
+        with pytest.raises(SystemExit):
+            main([])
+    commands = dict(_commands(parsers[0]))
+    leaves = {name for name, c in commands.items() if not c._subparsers}
+    assert leaves == set(EXAMPLES), "every command has one example"
+    for name in leaves:
+        command = commands[name]
+        assert command.description, name
+        unhelped = [a.dest for a in command._actions if not a.help and a.dest != "help"]
+        assert unhelped == [], f"agento {name}: options without help"
+    shown = agento("impact", "--help")
+    assert "Which recorded decisions a candidate bundle would decide differently." in shown.stdout
+    assert "--bundle CANDIDATE    the candidate bundle" in shown.stdout
+    assert shown.stdout.rstrip().endswith(f"example:\n  $ {EXAMPLES['impact']}")

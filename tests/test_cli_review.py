@@ -66,10 +66,26 @@ async def test_refusals_are_one_line_and_exit_2(
             ("nope", "bob", "review 'nope' is not pending in this workflow"),
         ]:
             run = await cli(
-                agento_dev_server, "review", "approve", handle.id, review, "--reviewer", reviewer
+                agento_dev_server,
+                "review",
+                "approve",
+                handle.id,
+                review,
+                "--reviewer",
+                reviewer,
+                "--comment",
+                "ok",
             )
             assert run.returncode == 2
             assert run.stderr == f"agento: refused: {reason}\n"
+        silent = await cli(
+            agento_dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
+        )
+        assert silent.returncode == 2
+        assert silent.stderr == (
+            "agento: a comment is required: say why (it is recorded in the audit trail): "
+            "--comment TEXT\n"
+        ), "the service's rule"
         assert len((await handle.fetch_history()).events) == events, "refusals wrote nothing"
         retry = await cli(
             agento_dev_server, "review", "retry", handle.id, review_id, "--reviewer", "bob"
@@ -85,7 +101,15 @@ async def test_refusals_are_one_line_and_exit_2(
         assert fields["time-left"].startswith("48.0 h, the run fails at "), "review_timeout 48 h"
         assert json.loads(fields["request"]) == {"amount": 150, "project_id": "bess-9"}
         approved = await cli(
-            agento_dev_server, "review", "approve", handle.id, review_id, "--reviewer", "bob"
+            agento_dev_server,
+            "review",
+            "approve",
+            handle.id,
+            review_id,
+            "--reviewer",
+            "bob",
+            "--comment",
+            "checked",
         )
         assert approved.returncode == 0, approved.stderr
         assert json.loads(approved.stdout)["approved"] is True
@@ -115,7 +139,7 @@ async def test_reviews_are_listed_with_every_worker_down(
     [entry] = await listed(agento_dev_server, query, 1)
     assert (entry["workflow_id"], entry["review_id"]) == (handle.id, review_id)
     assert (entry["activity"], entry["reason"]) == ("route", "policy_denied")
-    assert entry["reasons"] == "amount over the limit of 100"
+    assert entry["reasons"] == ["amount over the limit of 100"], "a list, as everywhere"
     text = await cli(agento_dev_server, "review", "list", "--query", query)
     assert text.stdout.startswith(f"{handle.id} {review_id} route policy_denied since ")
     assert text.stdout.rstrip().endswith(": amount over the limit of 100")
@@ -127,6 +151,8 @@ async def test_reviews_are_listed_with_every_worker_down(
         review_id,
         "--reviewer",
         "bob",
+        "--comment",
+        "checked",
         "--wait",
         "2",
     )
@@ -134,6 +160,13 @@ async def test_reviews_are_listed_with_every_worker_down(
     assert approve.stderr.startswith("agento: no worker took the resolution within 2 s")
     assert f"(task queue '{task_queue}')" in approve.stderr
     assert "Traceback" not in approve.stderr
+    shown = await cli(agento_dev_server, "review", "show", handle.id, review_id)
+    assert shown.returncode == 0, shown.stderr
+    fields = dict(line.split(None, 1) for line in shown.stdout.splitlines())
+    assert (fields["activity"], fields["because"]) == ("route", "amount over the limit of 100")
+    assert fields["notice"].startswith(
+        f"no worker is answering on task queue '{task_queue}': shown from visibility"
+    )
     # A worker again: it takes the approval the server kept, and the review leaves the list.
     async with governed_worker(client, task_queue):
         assert (await asyncio.wait_for(handle.result(), timeout=60)).startswith("routed")

@@ -55,6 +55,7 @@ from tests.support.governed import (
     BypassWorkflow,
     Clashing,
     ClashWorkflow,
+    MisuseWorkflow,
     PayInThreadWorkflow,
     Payment,
     PayWorkflow,
@@ -67,6 +68,7 @@ from tests.support.governed import (
     UnsafeRetryWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
     UpsertTwiceWorkflow,
+    governed_worker,
 )
 
 PENDING = "agento.pending_reviews"
@@ -344,6 +346,55 @@ async def test_unsafe_retry_policy_fails_before_anything_runs(env: WorkflowEnvir
     assert EXECUTED[before:] == []
     history = await handle.fetch_history()
     assert recorded_decisions(history) == [], "refused before even asking the policy"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        (
+            "extra",
+            'agento.execute_activity("route", ...) was given 2 positional arguments after the '
+            "activity; it takes one: its Transfer request (agento fills the idempotency key). "
+            "Fix: pass Transfer(...) alone, or args=[...] for an activity that takes several. "
+            "[agento-bad-call]",
+        ),
+        (
+            "dict",
+            'agento.execute_activity("route", ...) was given a dict where its request is '
+            "expected; it takes a Transfer, the PolicyInput the policy decides on. Fix: pass "
+            "Transfer(...), or Transfer.model_validate(value) from a dict. [agento-bad-call]",
+        ),
+        (
+            "both",
+            'agento.execute_activity("route", ...) was given both a request and args=[...]; it '
+            "takes one or the other. Fix: pass the request alone. [agento-bad-call]",
+        ),
+        (
+            "plain",
+            'agento.execute_activity("lookup", ...) was given lookup, a function not declared '
+            "with @agento.activity; it takes a governed activity. Fix: declare it with "
+            "@agento.activity(...), or start a plain activity with temporalio's "
+            "workflow.execute_activity. [agento-bad-call]",
+        ),
+    ],
+)
+async def test_a_misused_call_fails_the_run_naming_the_activity_and_the_fix(
+    env: WorkflowEnvironment, case: str, message: str
+) -> None:
+    client = governed_client(env, EmbeddedEngine(POLICY_BUNDLE))
+    task_queue = f"q-{uuid.uuid4()}"
+    before = len(EXECUTED)
+    async with governed_worker(client, task_queue):
+        handle = await client.start_workflow(
+            MisuseWorkflow.run,
+            args=[case, Transfer(project_id="x", amount=1)],
+            id=f"wf-{uuid.uuid4()}",
+            task_queue=task_queue,
+        )
+        cause = await asyncio.wait_for(failure_of(handle), 30)
+    assert (cause.type, cause.message, cause.non_retryable) == ("agento-bad-call", message, True)
+    assert EXECUTED[before:] == []
+    assert recorded_decisions(await handle.fetch_history()) == []
 
 
 async def test_raw_workflow_call_of_a_gated_activity_is_refused(env: WorkflowEnvironment) -> None:

