@@ -11,11 +11,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import JsonValue
 from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
+from securesystemslib.signer import CryptoSigner
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.openai_agents import OpenAIAgentsPlugin
@@ -27,6 +29,7 @@ from agento import Decision, EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento._audit import DecisionRecorded, audit_report, render
 from agento.agents.openai import MODEL_ACTIVITIES, governed_tool
 from agento.agents.pydantic_ai import framework_activities
+from agento.evidence import verify_evidence, write_evidence
 from agento.testing import governance_violations
 from examples.agent_refunds.activities import ACTIVITIES, LEDGER, Refund, issue_refund
 from examples.agent_refunds.model import MODEL_ID, ScriptedModels
@@ -373,3 +376,43 @@ def test_importing_agento_loads_no_agent_framework() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+async def test_an_agent_runs_pack_verifies_once_the_auditor_names_the_model_calls(
+    agento_dev_server: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    receipts, manifest = CryptoSigner.generate_ed25519(), CryptoSigner.generate_ed25519()
+    signing = Client(
+        agento_dev_server.client.service_client,
+        plugins=[
+            OpenAIAgentsPlugin(model_provider=ScriptedModels()),
+            agento.AgentoPlugin(
+                engine=EmbeddedEngine(POLICY), ungoverned=MODEL_ACTIVITIES, receipt_signer=receipts
+            ),
+        ],
+    )
+    queue = f"refunds-{uuid.uuid4()}"
+    async with worker(signing, queue):
+        handle = await start(signing, queue, plan(LOOKUP, refund(40, "A-1002")))
+        await handle.result()
+    pack = write_evidence(
+        await handle.fetch_history(),
+        tmp_path / "agent.agento-evidence.zip",
+        signer=manifest,
+        bundles=[POLICY],
+        receipt_keys=[receipts.public_key],
+    )
+
+    strict = verify_evidence(pack, keys=[manifest.public_key])
+    accepted = verify_evidence(pack, keys=[manifest.public_key], ungoverned=MODEL_ACTIVITIES)
+
+    failed = [c for c in strict.checks if c.status == "failed"]
+    assert failed, "a model call with no allow is a finding until the auditor names it"
+    assert all(c.check == "side_effects" for c in failed)
+    assert all(c.message.startswith("activity invoke_model_activity ") for c in failed)
+    assert accepted.ok, accepted.checks
+    [effects] = [c for c in accepted.checks if c.check == "side_effects"]
+    assert effects.message.endswith("accepted as ungoverned: invoke_model_activity")
+    assert "issue_refund" in {
+        r.activity for r in audit_report(await handle.fetch_history()).activities
+    }

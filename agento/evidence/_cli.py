@@ -124,6 +124,14 @@ def _pinning(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a timestamp authority's root certificate (PEM): the pack must be timestamped",
     )
+    parser.add_argument(
+        "--ungoverned",
+        action="append",
+        default=[],
+        metavar="ACTIVITY",
+        help="an activity the deployment runs without a policy (an agent framework's model "
+        "call, say): not a finding when it ran without an allow (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,6 +178,7 @@ def _verified(args: argparse.Namespace, pack: Path) -> EvidenceVerification:
         else None,
         review_keys=read_review_keys(args.review_key) if args.review_key else None,
         tsa_roots=[_certificate(c) for c in args.tsa_cert] if args.tsa_cert else None,
+        ungoverned=args.ungoverned,
     )
 
 

@@ -107,6 +107,7 @@ def verify_evidence(
     receipt_keys: Iterable[Key] | None = None,
     review_keys: ReviewKeys | None = None,
     tsa_roots: Iterable[x509.Certificate] | None = None,
+    ungoverned: Iterable[str] = (),
 ) -> EvidenceVerification:
     """Check the pack at ``path``: the manifest's signature by one of ``keys``, every member's
     digest, the receipt chain against the history's decisions, every resolution's signature,
@@ -117,7 +118,11 @@ def verify_evidence(
     Receipts and resolutions verify with the keys the pack lists, which the manifest's signer
     vouches for; ``receipt_keys`` and ``review_keys`` pin the ones to trust instead. With
     ``tsa_roots`` (the timestamp authorities' root certificates), the pack must carry an RFC 3161
-    timestamp over its manifest that verifies with one of them."""
+    timestamp over its manifest that verifies with one of them.
+
+    An activity not started through agento fails the side-effect check unless its name is in
+    ``ungoverned``: the auditor's statement that the deployment runs it without a policy (an
+    agent framework's model calls, say), as ``AgentoPlugin(ungoverned=...)`` is the worker's."""
     target = Path(path)
     pack = read_pack(target)
     envelope, files = pack.envelope, pack.members
@@ -143,7 +148,9 @@ def verify_evidence(
     found.add("manifest", "ok", f"DSSE envelope signed by {', '.join(envelope.signatures)}")
     _timestamp(pack, None if tsa_roots is None else list(tsa_roots), found)
     pinned = _Pinned(
-        None if receipt_keys is None else {k.keyid: k for k in receipt_keys}, review_keys
+        None if receipt_keys is None else {k.keyid: k for k in receipt_keys},
+        review_keys,
+        frozenset(ungoverned),
     )
     _check_contents(statement.get("subject", []), files, predicate, pinned, found)
     return EvidenceVerification(
@@ -174,10 +181,12 @@ def _timestamp(pack: Pack, roots: list[x509.Certificate] | None, found: _Found) 
 
 @dataclass(frozen=True)
 class _Pinned:
-    """Keys the auditor trusts out of band; ``None``: the pack's own."""
+    """What the auditor states out of band: the keys to trust (``None``: the pack's own), and
+    the activities the deployment runs ungoverned on purpose."""
 
     receipt_keys: dict[str, Key] | None
     review_keys: ReviewKeys | None
+    ungoverned: frozenset[str]
 
 
 def _check_contents(
@@ -196,7 +205,7 @@ def _check_contents(
         return
     receipts = _receipts(report, files, predicate, pinned.receipt_keys, found)
     verified_reviews = _resolutions(report, files, pinned.review_keys, found)
-    _side_effects(report, receipts, verified_reviews, found)
+    _side_effects(report, receipts, verified_reviews, pinned.ungoverned, found)
     _replay(report, files, predicate, found)
 
 
@@ -401,6 +410,7 @@ def _side_effects(
     report: AuditReport,
     decisions: dict[str, DecisionRecorded],
     verified_reviews: set[str],
+    ungoverned: frozenset[str],
     found: _Found,
 ) -> None:
     approved = {
@@ -408,9 +418,12 @@ def _side_effects(
         for e in report.entries
         if isinstance(e, ReviewResolved) and e.outcome.approved
     }
-    count = 0
+    count, accepted = 0, set[str]()
     for run in report.activities:
         if run.policy_class is not PolicyClass.SIDE_EFFECT and run.governed:
+            continue
+        if not run.governed and run.activity in ungoverned:
+            accepted.add(run.activity)
             continue
         count += 1
         if _authorized(run, decisions, approved, verified_reviews):
@@ -427,7 +440,8 @@ def _side_effects(
             "side_effects",
             "ok",
             f"side-effecting or ungoverned activities: {count}, each after an allow receipt "
-            "or a verified override",
+            "or a verified override"
+            + (f"; accepted as ungoverned: {', '.join(sorted(accepted))}" if accepted else ""),
         )
 
 
