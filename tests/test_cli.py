@@ -276,6 +276,8 @@ _LIGHT = {
     "agento._process",
     "agento._postures",
     "agento.rules",
+    "agento.evidence",
+    "agento.evidence._cli",
 }
 
 

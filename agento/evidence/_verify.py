@@ -29,7 +29,7 @@ from agento._bundle import PolicyBundle
 from agento._decision import Decision
 from agento._errors import BundleError, PolicyError
 from agento._postures import PolicyClass
-from agento._replay import replay_decisions
+from agento._replay import Verdict, replay_decisions
 from agento._resolution import ReviewKeys
 from agento._signing import VerificationKey
 from agento.evidence._pack import (
@@ -496,7 +496,7 @@ def _replay(
                 "replay",
                 "failed",
                 f"{where} does not reproduce against the pack's bundle {r.bundle_revision}: "
-                f"recorded {_verdict(*r.recorded)}, now {_verdict(*r.replayed)}",
+                f"recorded {_verdict(r.recorded)}, now {_verdict(r.replayed)}",
             )
         elif r.verdict == "not_replayable":
             found.add("replay", "unchecked", f"{where}: {r.note}")
@@ -509,8 +509,8 @@ def _replay(
         )
 
 
-def _verdict(allow: bool, reasons: tuple[str, ...]) -> str:
-    return ("allow" if allow else "deny") + (f" ({'; '.join(reasons)})" if reasons else "")
+def _verdict(v: Verdict) -> str:
+    return ("allow" if v.allow else "deny") + (f" ({'; '.join(v.reasons)})" if v.reasons else "")
 
 
 __all__ = ["Check", "EvidenceVerification", "PackError", "verify_evidence"]
