@@ -103,6 +103,11 @@ _ONE_LINE_EVERY = (
     "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
     "parse it; write the body in braces, `name if { every ... }`"
 )
+_ONE_LINE_NOT_WITH = (
+    "`not ... with ...` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) "
+    "cannot parse it (a bare 'Syntax error'); write the body in braces, "
+    "`test_x if { not allow with input.amount as 500 }`"
+)
 _BINARY = frozenset(
     {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
 )
@@ -455,9 +460,13 @@ class _Parser:
                 if self.at("{"):
                     self.block()
                 else:
-                    if (token := self.peek()) is not None and token.text == "every":
+                    start, token = self.pos, self.peek()
+                    if token is not None and token.text == "every":
                         self.found.problems.append((token.offset, _ONE_LINE_EVERY))
                     self.expression(stops=("else",))
+                    negated = token is not None and token.text == "not"
+                    if negated and any(t.text == "with" for t in self.tokens[start : self.pos]):
+                        self.found.problems.append((token.offset, _ONE_LINE_NOT_WITH))
             elif (token := self.peek()) is not None and token.text == "{":
                 self.found.problems.append((token.offset, _V0_BODY))
                 self.block()

@@ -186,6 +186,10 @@ def test_numbers_the_engine_cannot_hold_are_refused_at_load(
     ("body", "message"),
     [
         ("allow if every x in input.xs { x > 0 }", "`every` as a one-line rule body"),
+        (
+            "c if not small with input.n as 500\nsmall if input.n < 100",
+            "`not ... with ...` as a one-line rule body",
+        ),
         ("squares := {x: x * x | some x in input.xs}", "Invalid collection"),
         # A comparison without its right side stays an error through the ordering rewrite.
         ("allow if input.amount <=", "Invalid boolean operator"),
@@ -209,6 +213,13 @@ def test_what_rego_cpp_cannot_parse_or_answers_differently_is_a_located_load_err
     [problem] = raised.value.problems
     assert problem.row == 3
     assert message in problem.message
+
+
+def test_not_with_in_braces_loads_and_decides_as_opa(tmp_path: Path) -> None:
+    engine = engine_for(
+        tmp_path, "c if {\n\tnot small with input.n as 500\n}\nsmall if input.n < 100"
+    )
+    assert engine.evaluate("p", {"n": 5}).result == {"c": True, "small": True}
 
 
 def test_numbers_it_holds_load(tmp_path: Path) -> None:
