@@ -460,13 +460,7 @@ class _Parser:
                 if self.at("{"):
                     self.block()
                 else:
-                    start, token = self.pos, self.peek()
-                    if token is not None and token.text == "every":
-                        self.found.problems.append((token.offset, _ONE_LINE_EVERY))
-                    self.expression(stops=("else",))
-                    negated = token is not None and token.text == "not"
-                    if negated and any(t.text == "with" for t in self.tokens[start : self.pos]):
-                        self.found.problems.append((token.offset, _ONE_LINE_NOT_WITH))
+                    self.one_line_body()
             elif (token := self.peek()) is not None and token.text == "{":
                 self.found.problems.append((token.offset, _V0_BODY))
                 self.block()
@@ -479,6 +473,17 @@ class _Parser:
             if self.at(":=", "="):
                 self.advance()
                 self.expression(stops=("if", "else"))
+
+    def one_line_body(self) -> None:
+        """A body of one literal, refusing the forms rego-cpp cannot parse there."""
+        start, first = self.pos, self.peek()
+        if first is None:  # the module ends after `if`: rego-cpp reports it
+            return
+        if first.text == "every":
+            self.found.problems.append((first.offset, _ONE_LINE_EVERY))
+        self.expression(stops=("else",))
+        if first.text == "not" and any(t.text == "with" for t in self.tokens[start : self.pos]):
+            self.found.problems.append((first.offset, _ONE_LINE_NOT_WITH))
 
     def rule_ref(self) -> str | None:
         """A rule head's reference; its name as a function would be called (``foo.bar`` for
