@@ -9,9 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).parents[1]
 
 
-def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
+def demo(module: str) -> str:
+    """What a demo program prints, run from the checkout as `make` runs it; it must succeed."""
     run = subprocess.run(
-        [sys.executable, "-m", "examples.commissioning"],
+        [sys.executable, "-m", module],
         capture_output=True,
         text=True,
         timeout=120,
@@ -19,7 +20,11 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    out = run.stdout
+    return run.stdout
+
+
+def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
+    out = demo("examples.commissioning")
     before_audit = out.split("`agento audit")[0].splitlines()
     assert all(line.startswith("[") for line in before_audit), "no server banner among steps"
     steps = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
@@ -59,16 +64,7 @@ def test_demo_routes_one_report_and_routes_the_other_after_review() -> None:
 
 
 def test_agent_demo_shows_the_models_tool_call_its_decision_and_the_audit_line() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "examples.agent_refunds"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    out = run.stdout
+    out = demo("examples.agent_refunds")
     steps = [line.split("] ", 1)[1] for line in out.splitlines() if line.startswith("[")]
     assert any(
         s.startswith("run 1: refund-desk (scripted-refund-desk) called issue_refund")
