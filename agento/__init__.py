@@ -11,16 +11,18 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agento._audit import AuditReport, audit_report
-    from agento._bundle import PolicyBundle
-    from agento._bundle_service import (
-        BundleActivation,
-        BundleService,
-        BundleStatus,
-        ServedBundleEngine,
+    from agento._audit.replay import (
+        ImpactReport,
+        ReplayedDecision,
+        Verdict,
+        impact,
+        replay_decisions,
     )
-    from agento._decision import AgentCall, Decision, DecisionContext, policy_input
-    from agento._declaration import (
+    from agento._audit.report import AuditReport, audit_report
+    from agento._cli.process import run
+    from agento._decision.record import AgentCall, Decision, DecisionContext, policy_input
+    from agento._decision.redaction import Needed, Sensitive
+    from agento._declaration.activity import (
         ActivityDeclaration,
         AnyActivity,
         GovernedActivity,
@@ -30,8 +32,12 @@ if TYPE_CHECKING:
         as_temporal_activities,
         declaration_of,
     )
-    from agento._embedded import EmbeddedEngine
-    from agento._engine import PolicyCatalog, PolicyEngine
+    from agento._declaration.http import IdempotencyKeyTransport
+    from agento._declaration.validator import (
+        MisdeclaredActivityError,
+        check_activities,
+        validate_activities,
+    )
     from agento._errors import (
         BundleError,
         GovernanceError,
@@ -44,16 +50,22 @@ if TYPE_CHECKING:
         ReviewTimedOut,
         governance_failure,
     )
-    from agento._execution import execute_activity, start_activity
-    from agento._http import IdempotencyKeyTransport
     from agento._observability.decision_log import DecisionLog, FileDecisionLog, HttpDecisionLog
-    from agento._opa import OpaServerEngine
-    from agento._plugin import AgentoPlugin
+    from agento._policy.bundle import PolicyBundle
+    from agento._policy.embedded import EmbeddedEngine
+    from agento._policy.engine import PolicyCatalog, PolicyEngine
+    from agento._policy.opa_server import OpaServerEngine
+    from agento._policy.served import (
+        BundleActivation,
+        BundleService,
+        BundleStatus,
+        ServedBundleEngine,
+    )
+    from agento._policy.signing import BundleVerification, VerificationKey
     from agento._postures import Idempotency, PolicyClass
-    from agento._process import run
-    from agento._recording import Needed, Sensitive
-    from agento._replay import ImpactReport, ReplayedDecision, Verdict, impact, replay_decisions
-    from agento._resolution import (
+    from agento._reviews.client import pending_reviews, resolve_review
+    from agento._reviews.models import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
+    from agento._reviews.resolution import (
         ResolutionClaims,
         ResolutionRefused,
         ResolutionSigner,
@@ -62,11 +74,9 @@ if TYPE_CHECKING:
         sign_resolution,
         verify_resolution,
     )
-    from agento._review import PendingReview, ResolveReview, ReviewOutcome, ReviewReason
-    from agento._reviews import pending_reviews, resolve_review
-    from agento._signing import BundleVerification, VerificationKey
-    from agento._validator import MisdeclaredActivityError, check_activities, validate_activities
-    from agento._visibility import ensure_search_attributes
+    from agento._reviews.visibility import ensure_search_attributes
+    from agento._worker.plugin import AgentoPlugin
+    from agento._workflow.execute import execute_activity, start_activity
     from agento.evidence import (
         DecisionReceipt,
         EvidenceVerification,
@@ -151,24 +161,24 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ResolutionStatement": "agento._resolution",
-    "verify_resolution": "agento._resolution",
-    "sign_resolution": "agento._resolution",
-    "ReviewerIdentity": "agento._resolution",
-    "ResolutionSigner": "agento._resolution",
-    "ResolutionRefused": "agento._resolution",
-    "ResolutionClaims": "agento._resolution",
-    "AuditReport": "agento._audit",
-    "audit_report": "agento._audit",
-    "ImpactReport": "agento._replay",
-    "ReplayedDecision": "agento._replay",
-    "Verdict": "agento._replay",
-    "impact": "agento._replay",
-    "replay_decisions": "agento._replay",
-    "pending_reviews": "agento._reviews",
-    "resolve_review": "agento._reviews",
-    "Needed": "agento._recording",
-    "Sensitive": "agento._recording",
+    "ResolutionStatement": "agento._reviews.resolution",
+    "verify_resolution": "agento._reviews.resolution",
+    "sign_resolution": "agento._reviews.resolution",
+    "ReviewerIdentity": "agento._reviews.resolution",
+    "ResolutionSigner": "agento._reviews.resolution",
+    "ResolutionRefused": "agento._reviews.resolution",
+    "ResolutionClaims": "agento._reviews.resolution",
+    "AuditReport": "agento._audit.report",
+    "audit_report": "agento._audit.report",
+    "ImpactReport": "agento._audit.replay",
+    "ReplayedDecision": "agento._audit.replay",
+    "Verdict": "agento._audit.replay",
+    "impact": "agento._audit.replay",
+    "replay_decisions": "agento._audit.replay",
+    "pending_reviews": "agento._reviews.client",
+    "resolve_review": "agento._reviews.client",
+    "Needed": "agento._decision.redaction",
+    "Sensitive": "agento._decision.redaction",
     "GovernanceError": "agento._errors",
     "GovernanceFailure": "agento._errors",
     "ReviewRefused": "agento._errors",
@@ -176,50 +186,50 @@ _HOMES = {
     "PolicyDenied": "agento._errors",
     "ReviewRejected": "agento._errors",
     "ReviewTimedOut": "agento._errors",
-    "execute_activity": "agento._execution",
-    "start_activity": "agento._execution",
-    "IdempotencyKeyTransport": "agento._http",
-    "PendingReview": "agento._review",
-    "ResolveReview": "agento._review",
-    "ReviewOutcome": "agento._review",
-    "ReviewReason": "agento._review",
-    "ActivityDeclaration": "agento._declaration",
-    "AnyActivity": "agento._declaration",
-    "GovernedActivity": "agento._declaration",
-    "IdempotencyKey": "agento._declaration",
-    "PolicyInput": "agento._declaration",
-    "activity": "agento._declaration",
-    "as_temporal_activities": "agento._declaration",
-    "declaration_of": "agento._declaration",
-    "AgentoPlugin": "agento._plugin",
-    "PolicyBundle": "agento._bundle",
-    "BundleActivation": "agento._bundle_service",
-    "BundleService": "agento._bundle_service",
-    "BundleStatus": "agento._bundle_service",
-    "ServedBundleEngine": "agento._bundle_service",
-    "BundleVerification": "agento._signing",
-    "VerificationKey": "agento._signing",
-    "AgentCall": "agento._decision",
-    "Decision": "agento._decision",
-    "DecisionContext": "agento._decision",
-    "policy_input": "agento._decision",
-    "EmbeddedEngine": "agento._embedded",
-    "PolicyCatalog": "agento._engine",
-    "PolicyEngine": "agento._engine",
+    "execute_activity": "agento._workflow.execute",
+    "start_activity": "agento._workflow.execute",
+    "IdempotencyKeyTransport": "agento._declaration.http",
+    "PendingReview": "agento._reviews.models",
+    "ResolveReview": "agento._reviews.models",
+    "ReviewOutcome": "agento._reviews.models",
+    "ReviewReason": "agento._reviews.models",
+    "ActivityDeclaration": "agento._declaration.activity",
+    "AnyActivity": "agento._declaration.activity",
+    "GovernedActivity": "agento._declaration.activity",
+    "IdempotencyKey": "agento._declaration.activity",
+    "PolicyInput": "agento._declaration.activity",
+    "activity": "agento._declaration.activity",
+    "as_temporal_activities": "agento._declaration.activity",
+    "declaration_of": "agento._declaration.activity",
+    "AgentoPlugin": "agento._worker.plugin",
+    "PolicyBundle": "agento._policy.bundle",
+    "BundleActivation": "agento._policy.served",
+    "BundleService": "agento._policy.served",
+    "BundleStatus": "agento._policy.served",
+    "ServedBundleEngine": "agento._policy.served",
+    "BundleVerification": "agento._policy.signing",
+    "VerificationKey": "agento._policy.signing",
+    "AgentCall": "agento._decision.record",
+    "Decision": "agento._decision.record",
+    "DecisionContext": "agento._decision.record",
+    "policy_input": "agento._decision.record",
+    "EmbeddedEngine": "agento._policy.embedded",
+    "PolicyCatalog": "agento._policy.engine",
+    "PolicyEngine": "agento._policy.engine",
     "BundleError": "agento._errors",
     "PolicyEngineUnavailable": "agento._errors",
     "PolicyError": "agento._errors",
-    "OpaServerEngine": "agento._opa",
+    "OpaServerEngine": "agento._policy.opa_server",
     "DecisionLog": "agento._observability.decision_log",
     "FileDecisionLog": "agento._observability.decision_log",
     "HttpDecisionLog": "agento._observability.decision_log",
     "Idempotency": "agento._postures",
     "PolicyClass": "agento._postures",
-    "run": "agento._process",
-    "MisdeclaredActivityError": "agento._validator",
-    "check_activities": "agento._validator",
-    "validate_activities": "agento._validator",
-    "ensure_search_attributes": "agento._visibility",
+    "run": "agento._cli.process",
+    "MisdeclaredActivityError": "agento._declaration.validator",
+    "check_activities": "agento._declaration.validator",
+    "validate_activities": "agento._declaration.validator",
+    "ensure_search_attributes": "agento._reviews.visibility",
     "DecisionReceipt": "agento.evidence",
     "EvidenceVerification": "agento.evidence",
     "export_evidence": "agento.evidence",

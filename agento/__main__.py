@@ -1,3 +1,3 @@
-from agento._cli import entrypoint
+from agento._cli.main import entrypoint
 
 entrypoint()

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Self
 
 from temporalio.exceptions import ApplicationError
 
-from agento._rego import PolicyProblem
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """One located problem in a bundle file."""
+
+    file: str
+    row: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}:{self.column}: {self.message}"
 
 
 class PolicyError(Exception):

@@ -99,10 +99,10 @@ ERROR_CODES: dict[str, ErrorCode] = {
 }
 """One mypy error code per rule the plugin enforces, named by the rule id."""
 
-_HOME = "agento._declaration"
+_HOME = "agento._declaration.activity"
 _FACTORY = f"{_HOME}.activity"
 _GOVERNED_CALLS = frozenset(
-    {"agento._execution.execute_activity", "agento._execution.start_activity"}
+    {"agento._workflow.execute.execute_activity", "agento._workflow.execute.start_activity"}
 )
 _GOVERNED = f"{_HOME}.GovernedActivity"
 _KEY = f"{_HOME}.IdempotencyKey"

@@ -24,10 +24,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
-from agento._audit import audit_report, render
-from agento._cli_audit import reports_of
-from agento._replay import ImpactTally
-from agento._visibility import LISTING_QUERY, listed_reviews
+from agento._audit.replay import ImpactTally
+from agento._audit.report import audit_report, render
+from agento._cli.audit import reports_of
+from agento._reviews.visibility import LISTING_QUERY, listed_reviews
 from agento.testing import governance_violations, server_binary
 from benchmarks._execution_workflows import BUNDLE, GovernedOrders, ManyOrders, Order, place
 

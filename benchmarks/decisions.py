@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from agento import EmbeddedEngine
-from agento._regolib import Interpreter, LogLevel  # regopy as agento loads it
+from agento._policy.native import Interpreter, LogLevel  # regopy as agento loads it
 
 BUNDLE = Path(__file__).parents[1] / "examples" / "commissioning" / "policy"
 ROUTING = "agento/commissioning/routing"

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import JsonValue
 
 from agento import EmbeddedEngine, PolicyBundle
-from agento._decision import interpret
+from agento._decision.record import interpret
 from tests.policy.differential import CORPUS, VALID, _same, inputs
 from tests.policy.oracle import Oracle
 

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
-from agento._decision import Decision, make_decision, now
+from agento._decision.record import Decision, make_decision, now
 from agento.testing import server_binary
 from benchmarks._execution_workflows import (
     BUNDLE,

@@ -14,7 +14,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from agento import PendingReview, ReviewOutcome, ReviewReason
-from agento._audit import audit_report
+from agento._audit.report import audit_report
 from faults._governed import STAGES, Charge, ChargeKeyed, ChargeOnce, charge_keyed, charge_once
 from faults._harness import Harness, resolve, settle, violations
 from faults._report import Figure

@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from agento import PendingReview, ReviewOutcome, ReviewReason
-from agento._audit import audit_report
+from agento._audit.report import audit_report
 from faults._governed import Charge, ChargeKeyed, charge_keyed, release_v2
 from faults._harness import Harness, resolve, settle, violations
 from faults._report import Figure

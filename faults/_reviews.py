@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from agento import PendingReview, ReviewOutcome
-from agento._audit import ReviewResolved, audit_report
+from agento._audit.report import ReviewResolved, audit_report
 from faults._governed import Charge, ChargeKeyed, charge_keyed
 from faults._harness import Harness, resolve, settle, violations
 from faults._report import Figure

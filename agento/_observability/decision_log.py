@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 from pydantic import JsonValue
 
-from agento._decision import Decision
+from agento._decision.record import Decision
 from agento._observability import metrics
 
 _log = logging.getLogger("agento")

@@ -17,10 +17,10 @@ from pydantic import JsonValue
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from agento._decision import AgentCall, canonical_json, text_digest
-from agento._declaration import AnyActivity, PolicyInput
+from agento._decision.record import AgentCall, canonical_json, text_digest
+from agento._declaration.activity import AnyActivity, PolicyInput
 from agento._errors import PolicyDenied, ReviewRejected, ReviewTimedOut
-from agento._execution import execute_activity
+from agento._workflow.execute import execute_activity
 from agento.rules import ParameterKind
 
 

@@ -16,8 +16,8 @@ from agents.strict_schema import ensure_strict_json_schema
 from agents.tool_context import ToolContext
 from temporalio.common import RetryPolicy
 
-from agento._decision import AgentCall
-from agento._declaration import GovernedActivity
+from agento._decision.record import AgentCall
+from agento._declaration.activity import GovernedActivity
 from agento.agents._tools import ToolContract, ToolOptions, call_tool, who_asked
 
 FRAMEWORK = "openai-agents"

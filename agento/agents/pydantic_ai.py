@@ -22,8 +22,8 @@ from pydantic_ai.durable_exec.temporal._durability import worker_registrations
 from pydantic_ai.messages import ModelRequest
 from temporalio.common import RetryPolicy
 
-from agento._decision import AgentCall
-from agento._declaration import GovernedActivity
+from agento._decision.record import AgentCall
+from agento._declaration.activity import GovernedActivity
 from agento.agents._tools import ToolContract, ToolOptions, call_tool, who_asked
 
 FRAMEWORK = "pydantic-ai"

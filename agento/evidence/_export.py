@@ -13,10 +13,10 @@ from pathlib import Path
 from securesystemslib.signer import Key, Signer
 from temporalio.client import Client, WorkflowHistory
 
-from agento._audit import AuditReport, ReviewResolved, audit_report
-from agento._bundle import PolicyBundle, read_bundle
+from agento._audit.report import AuditReport, ReviewResolved, audit_report
 from agento._errors import PolicyError
-from agento._resolution import ReviewKeys
+from agento._policy.bundle import PolicyBundle, read_bundle
+from agento._reviews.resolution import ReviewKeys
 from agento.evidence._pack import (
     AUDIT,
     BUNDLES,

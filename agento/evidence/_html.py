@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from agento._audit import (
+from agento._audit.report import (
     ActivityRun,
     AuditReport,
     DecisionFailed,

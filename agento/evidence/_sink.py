@@ -18,7 +18,7 @@ from typing import Protocol
 from securesystemslib.signer import Key, Signer
 from temporalio.client import Client
 
-from agento._resolution import ReviewKeys
+from agento._reviews.resolution import ReviewKeys
 from agento.evidence._export import evidence_pack
 from agento.evidence._pack import write_atomically
 

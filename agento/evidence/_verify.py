@@ -17,7 +17,8 @@ from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import Key
 from temporalio.client import WorkflowHistory
 
-from agento._audit import (
+from agento._audit.replay import Verdict, replay_decisions
+from agento._audit.report import (
     ActivityRun,
     AuditReport,
     DecisionRecorded,
@@ -25,13 +26,12 @@ from agento._audit import (
     audit_report,
     signature_findings,
 )
-from agento._bundle import PolicyBundle
-from agento._decision import Decision
+from agento._decision.record import Decision
 from agento._errors import BundleError, PolicyError
+from agento._policy.bundle import PolicyBundle
+from agento._policy.signing import VerificationKey
 from agento._postures import PolicyClass
-from agento._replay import Verdict, replay_decisions
-from agento._resolution import ReviewKeys
-from agento._signing import VerificationKey
+from agento._reviews.resolution import ReviewKeys
 from agento.evidence._pack import (
     AUDIT,
     HISTORY,

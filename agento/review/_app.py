@@ -28,15 +28,15 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from agento._errors import ReviewRefused
-from agento._resolution import ResolutionSigner, ReviewerIdentity
-from agento._review import PendingReview, ReviewOutcome
-from agento._reviews import (
+from agento._reviews.client import (
     COMMENT_REQUIRED,
     pending_review,
     resolve_review,
     unanswered_task_queue,
 )
-from agento._visibility import ListedReview, listed_reviews
+from agento._reviews.models import PendingReview, ReviewOutcome
+from agento._reviews.resolution import ResolutionSigner, ReviewerIdentity
+from agento._reviews.visibility import ListedReview, listed_reviews
 from agento.review import _pages
 from agento.review._auth import Authenticator, DevUserAuth, Unauthenticated
 from agento.review._limits import BodyLimit, json_body

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import jwt
 from starlette.requests import Request
 
-from agento._resolution import ReviewerIdentity
+from agento._reviews.resolution import ReviewerIdentity
 
 _log = logging.getLogger("agento.review")
 

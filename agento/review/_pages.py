@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from html import escape
 from urllib.parse import urlencode
 
-from agento._resolution import ReviewerIdentity
-from agento._review import PendingReview, ReviewOutcome
-from agento._visibility import ListedReview
+from agento._reviews.models import PendingReview, ReviewOutcome
+from agento._reviews.resolution import ReviewerIdentity
+from agento._reviews.visibility import ListedReview
 
 _STYLE = """
 body{font:16px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}

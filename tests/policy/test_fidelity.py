@@ -21,10 +21,10 @@ import temporalio.api.common.v1  # noqa: F401 (libstdc++ loaded first, as in eve
 from pydantic import JsonValue
 
 from agento import BundleError, EmbeddedEngine
-from agento._audit import AuditReport, DecisionRecorded
-from agento._rego import BundleAnalysis
-from agento._regolib import ISOLATED, native
-from agento._replay import replay_decisions
+from agento._audit.replay import replay_decisions
+from agento._audit.report import AuditReport, DecisionRecorded
+from agento._policy.native import ISOLATED, native
+from agento._policy.rego import BundleAnalysis
 from tests.policy.bundles import write_bundle
 
 ROOT = Path(__file__).parents[2]
@@ -480,7 +480,7 @@ def test_rego_cpp_calls_keep_the_gil() -> None:
 
 def test_regopy_imported_first_is_said_loudly() -> None:
     run = subprocess.run(
-        [sys.executable, "-c", "import regopy, agento._regolib as r; print(r.ISOLATED)"],
+        [sys.executable, "-c", "import regopy, agento._policy.native as r; print(r.ISOLATED)"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import JsonValue
 
 from agento import Decision, EmbeddedEngine
-from agento._decision import canonical_json, input_digest
+from agento._decision.record import canonical_json, input_digest
 from tests.policy.bundles import write_bundle
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import agento
-from agento._policy_test import run_policy_tests
-from tests.test_cli import agento as agento_cli
+from agento._policy.rego_tests import run_policy_tests
+from tests.cli.test_cli import agento as agento_cli
 
 ROOT = Path(__file__).parents[2]
 COMMISSIONING = ROOT / "examples" / "commissioning" / "policy"

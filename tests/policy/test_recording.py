@@ -8,7 +8,7 @@ from pydantic import JsonValue
 
 import agento
 from agento import PolicyInput
-from agento._recording import marked_fields, recorded_input, redact
+from agento._decision.redaction import marked_fields, recorded_input, redact
 
 
 class Claim(PolicyInput):

@@ -11,10 +11,10 @@ import pytest
 
 import agento
 from agento import BundleVerification, EmbeddedEngine, VerificationKey
-from agento._audit import AuditReport, DecisionRecorded, render
-from agento._signing import SIGNATURES, _verified_payload, file_hash, sign
+from agento._audit.report import AuditReport, DecisionRecorded, render
+from agento._policy.signing import SIGNATURES, _verified_payload, file_hash, sign
+from tests.cli.test_cli import agento as agento_cli
 from tests.support.keys import es256_key_pair
-from tests.test_cli import agento as agento_cli
 
 # From OPA's v1/bundle/verify_test.go: tokens OPA signed, with the keys that verify them.
 OPA_HS256_KID_FOO = (

@@ -1,0 +1,1 @@
+"""The ``agento`` command line: one module per command group, and `common` for what they share."""

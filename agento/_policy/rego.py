@@ -1,0 +1,712 @@
+"""Reading Rego as OPA 1.x does, as far as the embedded engine needs, before it sees the source.
+
+The embedded engine (rego-cpp) is more lenient than OPA 1.x: it accepts v0 forms such as a rule
+body without ``if`` and silently turns ``deny[msg] { ... }`` into an object. A bundle OPA 1.x
+would reject must be refused here, with a location, rather than evaluate differently in
+development and in production; and a bundle OPA accepts must load.
+
+This is a parse of the module grammar (package, imports, rules: heads, values, ``if`` bodies,
+``else`` chains) over a tokenizer that knows strings, raw strings and comments. Expressions are
+read as alternating operands and operators, which is what tells a ``{`` that opens a set or object
+(``x in {1, 2}``) from one that opens a v0 body (``allow {``). It also collects what the engine
+needs to know: the functions each package defines, the built-ins each package calls (directly or
+through the packages it reads), and number literals the engine cannot represent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from agento._errors import PolicyProblem
+
+NONDETERMINISTIC_BUILTINS = frozenset(
+    {
+        "http.send",
+        "net.lookup_ip_addr",
+        "rand.intn",
+        "uuid.rfc4122",
+        "io.jwt.decode_verify",
+        "crypto.x509.parse_and_verify_certificates",
+        "crypto.x509.parse_and_verify_certificates_with_options",
+    }
+)
+"""Built-ins whose answer can change between two evaluations of the same input: the network,
+randomness, and checks that read the clock inside the engine (token and certificate expiry).
+``time.now_ns`` is not among them: replay pins it to the decision's recorded evaluation time."""
+
+CLOCK_BUILTIN = "time.now_ns"
+RUNTIME_BUILTIN = "opa.runtime"
+
+_REMOVED_BUILTINS = frozenset(
+    {
+        "any",
+        "all",
+        "re_match",
+        "set_diff",
+        "cast_array",
+        "cast_set",
+        "cast_string",
+        "cast_boolean",
+        "cast_null",
+        "cast_object",
+        "net.cidr_overlap",
+    }
+)
+"""Deprecated built-ins OPA 1.0 removed."""
+
+_BY_TEXT = "the embedded engine (rego-cpp) orders numbers by their text"
+_DIVERGENT_BUILTINS = {
+    "max": f"{_BY_TEXT}: max([1001, 999]) is 999. Write it as a comprehension: "
+    "`largest := [x | some x in xs; count([y | some y in xs; y > x]) == 0][0]`",
+    "min": f"{_BY_TEXT}: min([-0.01, -5]) is -0.01. Write it as a comprehension: "
+    "`smallest := [x | some x in xs; count([y | some y in xs; y < x]) == 0][0]`",
+    "sort": f"{_BY_TEXT}: sort([3, 10, 2]) is [10, 2, 3]. Compare the values themselves "
+    "(`x < y` orders as OPA does), or serve this bundle from an OPA server",
+    "semver.compare": "the embedded engine (rego-cpp) compares versions by their text: "
+    'semver.compare("1.10.0", "1.9.9") is -1. Compare major, minor and patch as numbers, '
+    'one at a time (`to_number(split(v, ".")[1])`)',
+    "time.parse_ns": "the embedded engine (rego-cpp) answers undefined for a layout OPA "
+    "parses; for RFC 3339 times use `time.parse_rfc3339_ns`",
+}
+"""Built-ins whose answers in rego-cpp are not OPA's on ordinary arguments, each with the
+rewrite that gives OPA's answer on both engines (found by tests/policy/differential.py)."""
+
+_V0_BODY = (
+    "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
+    "{ ... }` for a set, or `name[key] := value if { ... }` for an object"
+)
+_NOT_OVER_A_READ = (
+    "`not` over a call, a comparison, `in` or a lookup on a value read from the input: where "
+    "that value is undefined (a field missing), OPA makes the expression undefined, so the "
+    "rule does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. "
+    'Bind the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which '
+    "both evaluate alike"
+)
+_NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
+_ONE_LINE_EVERY = (
+    "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
+    "parse it; write the body in braces, `name if { every ... }`"
+)
+_ONE_LINE_NOT_WITH = (
+    "`not ... with ...` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) "
+    "cannot parse it (a bare 'Syntax error'); write the body in braces, "
+    "`test_x if { not allow with input.amount as 500 }`"
+)
+_BINARY = frozenset(
+    {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
+)
+_ORDERING = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+_CLOSERS = {"{": "}", "(": ")", "[": "]"}
+_MAX_EXACT_INTEGER = 2**53
+_MAX_INT64 = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "name", "string", "number", "op", "newline"
+    text: str
+    offset: int
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<comment>\#[^\n]*)
+    | (?P<newline>\n)
+    | (?P<space>[ \t\r]+)
+    | (?P<string>"(?:[^"\\\n]|\\.)*"|`[^`]*`)
+    | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<op>:=|==|!=|<=|>=|[{}()\[\].,;:=<>|&+\-*/%])
+    | (?P<other>.)
+    """,
+    re.VERBOSE,
+)
+
+
+def _tokens(source: str) -> Iterator[_Token]:
+    for m in _TOKEN.finditer(source):
+        kind = m.lastgroup
+        if kind in ("comment", "space") or kind is None:
+            continue
+        yield _Token(kind, m.group(), m.start())
+
+
+def location(source: str, offset: int) -> tuple[int, int]:
+    """1-based row and column of ``offset`` in ``source``."""
+    row = source.count("\n", 0, offset) + 1
+    return row, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def package_path(source: str) -> str | None:
+    """``agento/commissioning/routing`` for ``package agento.commissioning.routing``."""
+    m = re.search(r"^[ \t]*package[ \t]+([A-Za-z_][A-Za-z0-9_.]*)", source, re.MULTILINE)
+    return m.group(1).replace(".", "/") if m else None
+
+
+@dataclass
+class _Module:
+    """What one module's parse found."""
+
+    package: str = ""
+    functions: set[str] = field(default_factory=set)
+    imports: set[str] = field(default_factory=set)
+    calls: list[tuple[str, int]] = field(default_factory=list)
+    reads: set[str] = field(default_factory=set)
+    """``data.a.b.c`` references, and imported ``data`` paths: packages this one may read."""
+    problems: list[tuple[int, str]] = field(default_factory=list)
+    rules: list[tuple[str, int]] = field(default_factory=list)
+    """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
+    input_replaced: list[int] = field(default_factory=list)
+    """Offsets of ``with input as ...``: the whole input replaced."""
+    comparisons: list[_Comparison] = field(default_factory=list)
+    """Every ``a < b``, ``a <= b``, ``a > b``, ``a >= b``, where it starts and ends."""
+
+
+@dataclass(frozen=True)
+class _Comparison:
+    start: int
+    operator: _Token
+    end: int
+
+
+@dataclass(frozen=True)
+class BundleAnalysis:
+    """The problems OPA 1.x would report and the embedded engine would not, and the built-ins
+    each package may call when it is evaluated."""
+
+    problems: tuple[PolicyProblem, ...]
+    builtins: Mapping[str, frozenset[str]]
+    """Policy path (``a/b/c``) -> every built-in its evaluation may call, through the packages
+    it reads included."""
+
+    def nondeterministic(self, policy: str) -> frozenset[str]:
+        return self.builtins.get(policy, frozenset()) & NONDETERMINISTIC_BUILTINS
+
+
+def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) -> BundleAnalysis:
+    """Parse every module of a bundle and check it against OPA 1.x."""
+    parsed = {name: _Parser(source).module() for name, source in modules.items()}
+    functions: dict[str, set[str]] = {}
+    for module in parsed.values():
+        functions.setdefault(module.package, set()).update(module.functions)
+    problems: list[PolicyProblem] = []
+    called: dict[str, set[str]] = {}
+    reads: dict[str, set[str]] = {}
+    for name, module in parsed.items():
+        source = modules[name]
+        found = list(module.problems)
+        builtins = called.setdefault(module.package, set())
+        reads.setdefault(module.package, set()).update(module.reads)
+        for call, offset in module.calls:
+            root = call.split(".")[0]
+            if call in _REMOVED_BUILTINS:
+                found.append((offset, f"built-in `{call}` was removed in OPA 1.0"))
+            elif (
+                call in functions.get(module.package, ())
+                or root in module.imports
+                or root in ("data", "input")
+            ):
+                continue
+            elif call in _DIVERGENT_BUILTINS:
+                found.append((offset, f"built-in `{call}`: {_DIVERGENT_BUILTINS[call]}"))
+            elif is_builtin(call):
+                builtins.add(call)
+            else:
+                found.append(
+                    (offset, f"unknown function `{call}`: not a built-in and not defined here")
+                )
+        found += [(offset, _INPUT_REPLACED) for offset in module.input_replaced]
+        problems += [
+            PolicyProblem(name, *location(source, offset), message)
+            for offset, message in sorted(found)
+        ]
+    return BundleAnalysis(tuple(problems), _closure(called, reads))
+
+
+_INPUT_REPLACED = (
+    "`with input as ...`: rego-cpp aborts the process (a crash, not an error) compiling a rule "
+    "so evaluated that compares, counts or calls anything on the input, as most tests do. "
+    "Replace the input's fields instead (`with input.a as ... with input.b as ...`), or serve "
+    "this bundle from an OPA server"
+)
+
+
+@dataclass(frozen=True)
+class RuleHead:
+    """Where a rule is defined: ``file:line`` of its first head."""
+
+    package: str
+    name: str
+    file: str
+    line: int
+
+    @property
+    def reference(self) -> str:
+        return ".".join(("data", *self.package.split("/"), self.name))
+
+
+def rule_heads(modules: Mapping[str, str]) -> list[RuleHead]:
+    """Every rule of every module, once per name and package, where it is first defined."""
+    heads: dict[tuple[str, str], RuleHead] = {}
+    for file, source in sorted(modules.items()):
+        module = _Parser(source).module()
+        for name, offset in module.rules:
+            key = (module.package, name)
+            if key not in heads:
+                heads[key] = RuleHead(module.package, name, file, location(source, offset)[0])
+    return list(heads.values())
+
+
+def _closure(called: dict[str, set[str]], reads: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Each package's built-ins, with those of every package it reads (``data.x.y`` refs)."""
+    packages = set(called)
+
+    def read_packages(package: str) -> set[str]:
+        targets = set()
+        for ref in reads.get(package, ()):
+            parts = ref.split(".")[1:]  # drop "data"
+            targets |= {
+                p
+                for p in packages
+                if p.split("/") == parts[: len(p.split("/"))] or parts == p.split("/")[: len(parts)]
+            }
+        return targets
+
+    result = {}
+    for package in packages:
+        seen, todo, builtins = {package}, [package], set()
+        while todo:
+            current = todo.pop()
+            builtins |= called.get(current, set())
+            for target in read_packages(current) - seen:
+                seen.add(target)
+                todo.append(target)
+        result[package] = frozenset(builtins)
+    return result
+
+
+class _Parser:
+    """Recursive descent over one module's tokens; lenient where rego-cpp will report a syntax
+    error itself, exact where OPA 1.x and rego-cpp disagree."""
+
+    def __init__(self, source: str) -> None:
+        self.tokens = list(_tokens(source))
+        self.pos = 0
+        self.found = _Module()
+        words = [t.text if t.kind == "name" else "" for t in self.tokens]
+        self.found.input_replaced = [
+            self.tokens[i].offset
+            for i in range(len(words) - 2)
+            if words[i : i + 3] == ["with", "input", "as"]
+        ]
+        self.found.problems += [
+            (self.tokens[i].offset, _NOT_OVER_A_READ) for i in self.negations_over_reads()
+        ]
+
+    def negations_over_reads(self) -> Iterator[int]:
+        """Each ``not`` whose expression calls something on, compares, or looks up by a value
+        read from ``input``: the token positions. (``data`` is the bundle's own, the same for
+        every decision, and its tests and the preflight evaluate it.)"""
+        for i, token in enumerate(self.tokens):
+            if token.kind != "name" or token.text != "not":
+                continue
+            reads = computes = False
+            depth = 0
+            for j in range(i + 1, len(self.tokens)):
+                t = self.tokens[j]
+                if t.kind == "newline" and depth == 0:
+                    break
+                if t.kind == "string":
+                    continue
+                if t.text in _CLOSERS:
+                    depth += 1
+                    computes |= t.text == "(" and self.tokens[j - 1].kind == "name"
+                elif t.text in _CLOSERS.values():
+                    if depth == 0:
+                        break
+                    depth -= 1
+                elif t.text == ";" and depth == 0:
+                    break
+                elif t.kind == "name":
+                    read = t.text == "input" and self.tokens[j - 1].text != "."
+                    reads |= read
+                    computes |= t.text == "in" or (read and depth > 0)  # a key, an argument
+                else:
+                    computes |= t.text in _NEGATED_COMPUTATIONS
+            if reads and computes:
+                yield i
+
+    # -- the token stream
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def at(self, *texts: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind != "string" and token.text in texts
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def skip_newlines(self) -> None:
+        while (token := self.peek()) is not None and token.kind == "newline":
+            self.pos += 1
+
+    def skip_line(self) -> None:
+        """Past the rest of a statement rego-cpp will complain about anyway."""
+        depth = 0
+        while (token := self.peek()) is not None:
+            if token.kind == "newline" and depth == 0:
+                return
+            if token.text in _CLOSERS:
+                depth += 1
+            elif token.text in _CLOSERS.values():
+                depth = max(depth - 1, 0)
+            self.pos += 1
+
+    # -- the module grammar
+
+    def module(self) -> _Module:
+        while True:
+            self.skip_newlines()
+            token = self.peek()
+            if token is None:
+                return self.found
+            if token.text == "package":
+                self.advance()
+                self.found.package = "/".join(self.dotted_name())
+            elif token.text == "import":
+                self.import_()
+            else:
+                self.rule()
+            if (token := self.peek()) is not None and token.kind != "newline":
+                self.skip_line()
+
+    def dotted_name(self) -> list[str]:
+        parts = []
+        while (token := self.peek()) is not None and token.kind in ("name", "string"):
+            parts.append(token.text.strip('"'))
+            self.advance()
+            if self.at("."):
+                self.advance()
+            elif self.at("["):
+                self.advance()
+                continue
+            elif self.at("]"):
+                self.advance()
+                if self.at("."):
+                    self.advance()
+            else:
+                break
+        return parts
+
+    def import_(self) -> None:
+        self.advance()
+        path = self.dotted_name()
+        if self.at("as"):
+            self.advance()
+            self.found.imports.add(self.advance().text)
+        elif path:
+            self.found.imports.add(path[-1])
+        if path and path[0] == "data":
+            self.found.reads.add(".".join(path))
+
+    def rule(self) -> None:
+        default = self.at("default")
+        if default:
+            self.advance()
+        head = self.peek()
+        name = self.rule_ref()
+        if name and head is not None:
+            self.found.rules.append((name, head.offset))
+        if self.at("("):
+            self.group()
+            if name:
+                self.found.functions.add(name)
+        if self.at("contains"):
+            self.advance()
+            self.expression(stops=("if",))
+        if self.at(":=", "="):
+            self.advance()
+            self.expression(stops=("if", "else"))
+        if not default:
+            self.bodies()
+
+    def bodies(self) -> None:
+        """``if`` bodies (a block or one literal) and the ``else`` chain; a bare block is v0."""
+        while True:
+            if self.at("if"):
+                self.advance()
+                self.skip_newlines()
+                if self.at("{"):
+                    self.block()
+                else:
+                    self.one_line_body()
+            elif (token := self.peek()) is not None and token.text == "{":
+                self.found.problems.append((token.offset, _V0_BODY))
+                self.block()
+            mark = self.pos
+            self.skip_newlines()
+            if not self.at("else"):
+                self.pos = mark
+                return
+            self.advance()
+            if self.at(":=", "="):
+                self.advance()
+                self.expression(stops=("if", "else"))
+
+    def one_line_body(self) -> None:
+        """A body of one literal, refusing the forms rego-cpp cannot parse there."""
+        start, first = self.pos, self.peek()
+        if first is None:  # the module ends after `if`: rego-cpp reports it
+            return
+        if first.text == "every":
+            self.found.problems.append((first.offset, _ONE_LINE_EVERY))
+        self.expression(stops=("else",))
+        if first.text == "not" and any(t.text == "with" for t in self.tokens[start : self.pos]):
+            self.found.problems.append((first.offset, _ONE_LINE_NOT_WITH))
+
+    def rule_ref(self) -> str | None:
+        """A rule head's reference; its name as a function would be called (``foo.bar`` for
+        ``foo["bar"]``), or ``None`` when a key is not a constant."""
+        token = self.peek()
+        if token is None or token.kind != "name":
+            return None
+        parts = [self.advance().text]
+        constant = True
+        while True:
+            if self.at(".") and self.pos + 1 < len(self.tokens):
+                self.advance()
+                parts.append(self.advance().text)
+            elif self.at("["):
+                inner = self.group()
+                if len(inner) == 1 and inner[0].kind == "string":
+                    parts.append(inner[0].text[1:-1])
+                else:
+                    constant = False
+            else:
+                return ".".join(parts) if constant else None
+
+    # -- expressions, as alternating operands and operators
+
+    def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
+        expect_operand = True
+        # The comparison being read: where its left operand started, and its operator.
+        segment: int | None = None
+        operator: _Token | None = None
+        operator_at = 0
+
+        def close() -> None:
+            nonlocal segment, operator
+            if segment is not None and operator is not None:
+                right = [t for t in self.tokens[operator_at + 1 : self.pos] if t.kind != "newline"]
+                if right:  # without a right operand it stays the syntax error it is
+                    end = right[-1].offset + len(right[-1].text)
+                    self.found.comparisons.append(_Comparison(segment, operator, end))
+            segment = operator = None
+
+        while (token := self.peek()) is not None:
+            if token.kind == "newline":
+                if expect_operand or in_group:
+                    self.advance()
+                    continue
+                break
+            if token.kind != "string" and token.text in stops:
+                break
+            if expect_operand:
+                if token.text in ("not", "some"):
+                    close()
+                elif segment is None:
+                    segment = token.offset
+                expect_operand = self.operand(token)
+            elif token.text == "{":
+                break  # after an operand a brace opens a body, not a value
+            elif token.text in _BINARY or token.text in (",", ":", ";"):
+                if token.text in _ORDERING and operator is None and segment is not None:
+                    operator, operator_at = token, self.pos
+                elif token.text not in _ARITHMETIC:
+                    close()
+                self.advance()
+                expect_operand = True
+            elif token.text == "with":
+                close()
+                self.advance()
+                self.reference()
+                if self.at("as"):
+                    self.advance()
+                expect_operand = True
+            else:
+                break
+        close()
+
+    def operand(self, token: _Token) -> bool:
+        """Read one operand (or a prefix of one); whether an operand is still expected."""
+        if token.text in ("not", "-"):
+            self.advance()
+            return True
+        if token.text == "some":
+            self.advance()
+            return True
+        if token.text == "every":
+            self.every()
+            return False
+        if token.text in _CLOSERS:
+            self.group()
+            self.postfix(None)
+            return False
+        if token.kind == "number":
+            self.number(self.advance())
+            return False
+        if token.kind == "name":
+            self.reference()
+            return False
+        self.advance()  # a string, or something rego-cpp will reject
+        return False
+
+    def reference(self) -> None:
+        """A variable or reference, a call if parentheses follow."""
+        head = self.advance()
+        parts: list[str] | None = [head.text]
+        while True:
+            if self.at(".") and self.pos + 1 < len(self.tokens):
+                self.advance()
+                part = self.advance().text
+                parts = [*parts, part] if parts is not None else None
+            elif self.at("["):
+                inner = self.group()
+                constant = len(inner) == 1 and inner[0].kind == "string"
+                parts = [*parts, inner[0].text[1:-1]] if parts is not None and constant else None
+            else:
+                break
+        if parts is not None and parts[0] == "data":
+            self.found.reads.add(".".join(parts))
+        self.postfix(".".join(parts) if parts is not None else None, head.offset)
+
+    def postfix(self, name: str | None, offset: int = 0) -> None:
+        if not self.at("("):
+            return
+        arguments = self.group()
+        if name is not None and not (name == "set" and not arguments):  # set() is the empty set
+            self.found.calls.append((name, offset))
+        while self.at(".", "["):  # f(x).y, f(x)[0]
+            if self.at("."):
+                self.advance()
+                self.advance()
+            else:
+                self.group()
+
+    def every(self) -> None:
+        self.advance()
+        while not self.at("in", "{") and self.peek() is not None and not self.at_newline():
+            self.advance()
+        if self.at("in"):
+            self.advance()
+            self.expression(stops=())
+        if self.at("{"):
+            self.block()
+
+    def at_newline(self) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "newline"
+
+    def group(self) -> list[_Token]:
+        """A bracketed group, its contents read as expressions; the tokens it held."""
+        opener = self.advance()
+        closer = _CLOSERS[opener.text]
+        start = self.pos
+        while self.peek() is not None and not self.at(closer):
+            before = self.pos
+            self.expression(stops=(closer, "|"), in_group=True)
+            if self.at("|") or self.pos == before:
+                self.advance()
+        inner = self.tokens[start : self.pos]
+        if self.peek() is not None:
+            self.advance()
+        return [t for t in inner if t.kind != "newline"]
+
+    def block(self) -> None:
+        """``{ literal (newline|;) literal ... }``"""
+        self.advance()
+        while (token := self.peek()) is not None and not self.at("}"):
+            if token.kind == "newline" or token.text == ";":
+                self.advance()
+                continue
+            before = self.pos
+            self.expression(stops=("}", ";"))
+            if self.pos == before:
+                self.advance()
+        if self.peek() is not None:
+            self.advance()
+
+    def number(self, token: _Token) -> None:
+        problem = unrepresentable(token.text)
+        if problem:
+            self.found.problems.append((token.offset, problem))
+
+
+ORDER_PACKAGE = "agento__order"
+ORDER_MODULE = f"""package {ORDER_PACKAGE}
+
+ranks := {{"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5, "set": 6}}
+""" + "".join(
+    f"""
+{name}(a, b) := a {operator} b if type_name(a) == type_name(b)
+else := ranks[type_name(a)] {operator[0]} ranks[type_name(b)]
+"""
+    for operator, name in _ORDERING.items()
+)
+"""OPA's ordering of values of different types (null < booleans < numbers < strings < arrays <
+objects < sets), which rego-cpp does not follow: ``"4.999" >= 5`` is true in OPA, and was false
+in rego-cpp (``0 <= true`` was true)."""
+
+
+def ordered(source: str) -> str:
+    """``source`` with every ordering comparison ``a < b`` written as a call of `ORDER_MODULE`
+    (``data.agento__order.lt(a, b)``), on the same lines, so that rego-cpp orders values of
+    different types as OPA does."""
+    comparisons = _Parser(source).module().comparisons
+    if not comparisons:
+        return source
+    # Point edits: open before each left operand (the outer comparison first), the operator
+    # becomes a comma, close after each right operand (the inner comparison first).
+    edits: list[tuple[int, int, int, str]] = []  # offset, order, length replaced, text
+    for c in comparisons:
+        width = c.end - c.start
+        edits.append((c.start, -width, 0, f"data.{ORDER_PACKAGE}.{_ORDERING[c.operator.text]}("))
+        edits.append((c.operator.offset, 0, len(c.operator.text), ","))
+        edits.append((c.end, width, 0, ")"))
+    parts, at = [], 0
+    for offset, _, length, text in sorted(edits, key=lambda e: (e[0], e[1])):
+        parts += [source[at:offset], text]
+        at = offset + length
+    return "".join(parts) + source[at:]
+
+
+def unrepresentable(literal: str) -> str | None:
+    """Why the embedded engine cannot hold a number literal exactly (64-bit integers and IEEE
+    doubles, where OPA computes with arbitrary precision); ``None`` when it can."""
+    try:
+        value = Decimal(literal)
+    except InvalidOperation:
+        return None
+    if literal.isdigit():
+        if value <= _MAX_INT64:
+            return None
+        return f"number {literal} is beyond the embedded engine's 64-bit integers"
+    as_float = float(literal)
+    if math.isinf(as_float):
+        return f"number {literal} is beyond the embedded engine's 64-bit floats"
+    integral = value == value.to_integral_value()
+    if integral and abs(value) > _MAX_EXACT_INTEGER and Decimal(as_float) != value:
+        return (
+            f"number {literal} is an integer the embedded engine would hold as "
+            f"{Decimal(as_float):f}: write it within ±2^53, or as a string"
+        )
+    return None
