@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from temporalio.exceptions import ApplicationError
 
@@ -26,6 +26,11 @@ class PolicyError(Exception):
     """A policy problem that retrying cannot fix: a bad bundle, an unknown policy path, an input
     that is not JSON, or a request the policy engine refused (OPA's 4xx, with its error body)."""
 
+    failure_type: ClassVar[str] = "PolicyError"
+    """The failure type a decision step records for this error and its subclasses: the run
+    fails, nothing runs."""
+    retryable: ClassVar[bool] = False
+
     def __init__(self, message: str, *, body: object = None) -> None:
         super().__init__(message)
         self.body = body
@@ -44,6 +49,15 @@ class BundleError(PolicyError):
 class PolicyEngineUnavailable(Exception):
     """The policy engine could not be asked (connection refused, timeout, 5xx). Retryable, and
     never a reason to run an activity: agento fails closed."""
+
+    failure_type: ClassVar[str] = "PolicyEngineUnavailable"
+    """The failure type a decision step records for this error and its subclasses: asked
+    again, then the activity pauses for review."""
+    retryable: ClassVar[bool] = True
+
+
+DecidingError = PolicyError | PolicyEngineUnavailable
+"""What a `PolicyEngine` may raise while deciding; each class says how a run treats it."""
 
 
 class _Carried(ApplicationError):
@@ -137,6 +151,11 @@ class GovernanceError(_Carried):
     """A governed call that cannot proceed: a broken rule (its id is the ``type``) or a policy
     that cannot be asked (``PolicyError``). Non-retryable: the workflow fails, nothing runs."""
 
+    @classmethod
+    def policy(cls, message: str) -> GovernanceError:
+        """A run failing because its policy cannot be asked (a `PolicyError` while deciding)."""
+        return cls(message, type=PolicyError.failure_type)
+
     def __init__(self, message: str, *, type: str) -> None:
         super().__init__(message, type=type, non_retryable=True)
 
@@ -200,7 +219,7 @@ def governance_failure(error: BaseException) -> GovernanceFailure | None:
             carried = _CARRIED.get(current.type)
             if carried is not None:
                 return carried._rebuilt(current)
-            if current.type == "PolicyError" or current.type.startswith("agento-"):
+            if current.type == PolicyError.failure_type or current.type.startswith("agento-"):
                 return GovernanceError._rebuilt(current)
         cause = getattr(current, "cause", None)
         current = cause if isinstance(cause, BaseException) else current.__cause__

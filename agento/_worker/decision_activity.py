@@ -44,11 +44,11 @@ class DecisionActivity:
             except PolicyEngineUnavailable as e:  # retried, then a review: failing closed
                 metrics.decision(request.policy, "unavailable")
                 span["agento.outcome"] = "unavailable"
-                raise fail_closed("policy engine unavailable", e, request, retryable=True) from None
+                raise fail_closed("policy engine unavailable", e, request) from None
             except PolicyError as e:  # asking again cannot help: the run fails
                 metrics.decision(request.policy, "error")
                 span["agento.outcome"] = "error"
-                raise fail_closed("policy cannot be asked", e, request, retryable=False) from None
+                raise fail_closed("policy cannot be asked", e, request) from None
             recorded, complete = recorded_input(
                 decision.input, sensitive=request.sensitive, needed=request.needed
             )

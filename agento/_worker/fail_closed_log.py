@@ -14,6 +14,7 @@ import logging
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from agento._errors import DecidingError
 from agento._workflow.decision_step import DecisionRequest
 
 logger = logging.getLogger("agento")
@@ -28,15 +29,14 @@ def log_event(event: str, level: int = logging.WARNING, **fields: object) -> Non
     logger.log(level, f"{event} {text}", extra={"agento": {"event": event, **fields}})
 
 
-def fail_closed(
-    event: str, error: Exception, request: DecisionRequest, *, retryable: bool
-) -> ApplicationError:
-    """Log a decision step that could not decide, and the failure to raise for it."""
+def fail_closed(event: str, error: DecidingError, request: DecisionRequest) -> ApplicationError:
+    """Log a decision step that could not decide, and the failure to raise for it: its type and
+    whether it is retried are the error class's (a subclass is classified as its family)."""
     info = activity.info()
     called = request.input.get("agento")
     log_event(
         event,
-        logging.WARNING if retryable else logging.ERROR,
+        logging.WARNING if error.retryable else logging.ERROR,
         activity=called.get("activity") if isinstance(called, dict) else None,
         policy=request.policy,
         workflow_id=info.workflow_id,
@@ -45,7 +45,7 @@ def fail_closed(
     )
     return ApplicationError(
         str(error),
-        type=type(error).__name__,
-        non_retryable=not retryable,
+        type=error.failure_type,
+        non_retryable=not error.retryable,
         category=ApplicationErrorCategory.BENIGN,
     )

@@ -13,7 +13,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from agento._decision.record import Decision
-from agento._errors import GovernanceError
+from agento._errors import GovernanceError, PolicyError
 
 DECISION_ACTIVITY = "agento.decide"
 
@@ -70,7 +70,7 @@ async def ask(
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=15),
         maximum_attempts=settings.attempts,
-        non_retryable_error_types=["PolicyError"],
+        non_retryable_error_types=[PolicyError.failure_type],
     )
     run = workflow.execute_local_activity if settings.local else workflow.execute_activity
     run_id = workflow.info().run_id
@@ -91,9 +91,9 @@ async def ask(
     except (ActivityError, ApplicationError) as e:
         # A local activity's failure arrives unwrapped; a regular activity's inside ActivityError.
         cause = e.cause if isinstance(e, ActivityError) else e
-        if isinstance(cause, ApplicationError) and cause.type == "PolicyError":
-            raise GovernanceError(cause.message, type="PolicyError") from e
+        if isinstance(cause, ApplicationError) and cause.type == PolicyError.failure_type:
+            raise GovernanceError.policy(cause.message) from e
         message = cause.message if isinstance(cause, ApplicationError) else str(e)
         return Unavailable(f"policy engine unavailable: {message}")
     except Exception as e:  # a Decision that cannot be read back, say: fail, never wedge
-        raise GovernanceError(f"the decision could not be recorded: {e}", type="PolicyError") from e
+        raise GovernanceError.policy(f"the decision could not be recorded: {e}") from e

@@ -606,20 +606,18 @@ def _compose(
         [payload] = workflow.payload_converter().to_payloads([request])  # what the activity gets
     except Exception as e:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise GovernanceError(
+        raise GovernanceError.policy(
             f'the request of activity "{d.name}" ({type(request).__name__}) cannot become a '
             f"JSON policy input: {detail}. Nothing was asked or run; fix the value or the "
-            "contract (JSON has no NaN, infinity or raw bytes)",
-            type="PolicyError",
+            "contract (JSON has no NaN, infinity or raw bytes)"
         ) from e
     if payload.ByteSize() > max_request_bytes:
-        raise GovernanceError(
+        raise GovernanceError.policy(
             f'the request of activity "{d.name}" ({type(request).__name__}) is '
             f"{payload.ByteSize():,} bytes, over the payload limit of {max_request_bytes:,} "
             "(Temporal's blob size limit): the server would refuse to schedule it. Nothing was "
             "asked or run; send a reference (a URL, a blob id and its digest) instead of the "
-            "content",
-            type="PolicyError",
+            "content"
         )
     return DecisionRequest(
         policy=policy,
