@@ -142,10 +142,10 @@ _E = TypeVar("_E", Idempotency, PolicyClass)
 
 def plugin(version: str) -> type[Plugin]:
     """mypy's entry point."""
-    return AgentoPlugin
+    return AgentoMypyPlugin
 
 
-class AgentoPlugin(Plugin):
+class AgentoMypyPlugin(Plugin):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.reported: set[tuple[str, int, int]] = set()
@@ -209,7 +209,7 @@ def _accept_any_declaration(ctx: FunctionSigContext) -> FunctionLike:
     )
 
 
-def _decorator_shape(plugin: AgentoPlugin, ctx: FunctionContext) -> Type:
+def _decorator_shape(plugin: AgentoMypyPlugin, ctx: FunctionContext) -> Type:
     """The decorator type the overloads would pick, with the declared members as type args."""
     args = _named_arguments(ctx.callee_arg_names, ctx.args)
     idempotency = _enum_literal(args.get("idempotency"), ctx.api)
@@ -236,7 +236,7 @@ def _accept_any_function(ctx: MethodSigContext) -> FunctionLike:
     )
 
 
-def _check_declaration(plugin: AgentoPlugin, ctx: MethodContext) -> Type:
+def _check_declaration(plugin: AgentoMypyPlugin, ctx: MethodContext) -> Type:
     """Report the rules the declaration breaks; type the result as a GovernedActivity."""
     fn = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
     shape = ctx.type
