@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from temporalio.exceptions import ApplicationError
 
@@ -26,10 +26,10 @@ class PolicyError(Exception):
     """A policy problem that retrying cannot fix: a bad bundle, an unknown policy path, an input
     that is not JSON, or a request the policy engine refused (OPA's 4xx, with its error body)."""
 
-    failure_type: ClassVar[str] = "PolicyError"
+    failure_type = "PolicyError"
     """The failure type a decision step records for this error and its subclasses: the run
     fails, nothing runs."""
-    retryable: ClassVar[bool] = False
+    retryable = False
 
     def __init__(self, message: str, *, body: object = None) -> None:
         super().__init__(message)
@@ -50,10 +50,10 @@ class PolicyEngineUnavailable(Exception):
     """The policy engine could not be asked (connection refused, timeout, 5xx). Retryable, and
     never a reason to run an activity: agento fails closed."""
 
-    failure_type: ClassVar[str] = "PolicyEngineUnavailable"
+    failure_type = "PolicyEngineUnavailable"
     """The failure type a decision step records for this error and its subclasses: asked
     again, then the activity pauses for review."""
-    retryable: ClassVar[bool] = True
+    retryable = True
 
 
 DecidingError = PolicyError | PolicyEngineUnavailable

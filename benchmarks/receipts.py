@@ -7,8 +7,8 @@ from __future__ import annotations
 from securesystemslib.signer import CryptoSigner
 
 from agento import EmbeddedEngine
+from agento._decision.protocol import DecisionRequest
 from agento._worker.decision_activity import signed
-from agento._workflow.decision_step import DecisionRequest
 from benchmarks._timing import paired_medians
 from benchmarks.decisions import BUNDLE, DOCUMENT, ROUTING
 

@@ -7,7 +7,6 @@ report adds nothing the history does not hold: the history is the audit trail.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
@@ -20,9 +19,18 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
+from agento._decision.protocol import (
+    CALL_HEADER,
+    DECISION_ACTIVITY,
+    RESOLVE_REVIEW_UPDATE,
+    CallRecord,
+    call_of_attempt,
+    call_of_review,
+    is_reviewer_step,
+)
 from agento._decision.record import RESERVED_KEY, AgentCall, Decision
 from agento._postures import Idempotency, PolicyClass
-from agento._reviews.models import RESOLVE_REVIEW_UPDATE, ReviewOutcome
+from agento._reviews.models import ReviewOutcome
 from agento._reviews.resolution import (
     ResolutionRefused,
     ResolutionStatement,
@@ -30,8 +38,6 @@ from agento._reviews.resolution import (
     ReviewKeys,
     verify_resolution,
 )
-from agento._workflow.decision_step import DECISION_ACTIVITY
-from agento._workflow.execute import CALL_HEADER, CallRecord
 from agento.rules import BYPASS
 
 SCHEMA_VERSION: Final = "agento.audit/3"
@@ -345,7 +351,7 @@ def invariant_violations(entries: Sequence[AuditEntry], gated: Collection[str]) 
     for entry in entries:
         if isinstance(entry, DecisionRecorded):
             decisions[entry.decision.decision_id] = entry.decision
-            if _REVIEWER_STEP.search(entry.step_id or ""):
+            if is_reviewer_step(entry.step_id or ""):
                 reviewer_decisions.add(entry.decision.decision_id)
         elif isinstance(entry, ReviewResolved):
             outcome = entry.outcome
@@ -365,10 +371,10 @@ def invariant_violations(entries: Sequence[AuditEntry], gated: Collection[str]) 
                 )
             resolved.setdefault(outcome.review_id, outcome.approved)
             if not outcome.approved:
-                rejected_calls.add(_call_of_review(outcome.review_id))
+                rejected_calls.add(call_of_review(outcome.review_id))
         elif isinstance(entry, ActivityRun):
             problem = None
-            if _call_of_run(entry.activity_id) in rejected_calls:
+            if call_of_attempt(entry.activity_id) in rejected_calls:
                 problem = "ran after a review of the same call was rejected"
             elif entry.decision_id in reviewer_decisions:
                 problem = f"cites reviewer decision {entry.decision_id} as its grant"
@@ -379,20 +385,6 @@ def invariant_violations(entries: Sequence[AuditEntry], gated: Collection[str]) 
                     f"event {entry.event_id}: {entry.activity} ({entry.activity_id}) {problem}"
                 )
     return problems
-
-
-_REVIEWER_STEP = re.compile(r"-reviewer-\d+$")
-_REVIEW_SUFFIX = re.compile(r"(?:-rerun-\d+)?(?:-review-\d+|-outcome)$")
-_RERUN_SUFFIX = re.compile(r"-rerun-\d+$")
-
-
-def _call_of_review(review_id: str) -> str:
-    """``agento-2-route`` from ``agento-2-route-review-1`` or ``agento-2-route-rerun-1-outcome``."""
-    return _REVIEW_SUFFIX.sub("", review_id)
-
-
-def _call_of_run(activity_id: str) -> str:
-    return _RERUN_SUFFIX.sub("", activity_id)
 
 
 def _ungranted(

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agento._cli.common import CommandError, Exit, connect, read_review_keys, run_connected
+
 if TYPE_CHECKING:
     from cryptography import x509
 
@@ -135,7 +137,6 @@ def _pinning(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agento._cli.common import CommandError
 
     try:
         if args.evidence_command == "verify":
@@ -150,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from agento._cli.common import Exit
 
     verdict = _verified(args, Path(args.pack))
     if args.json:
@@ -166,7 +166,6 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verified(args: argparse.Namespace, pack: Path) -> EvidenceVerification:
-    from agento._cli.common import read_review_keys
     from agento.evidence._keys import public_key_from_file
     from agento.evidence._verify import verify_evidence
 
@@ -192,7 +191,6 @@ def _certificate(path: str) -> x509.Certificate:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from agento._cli.common import Exit
     from agento.evidence._html import render
 
     pack = Path(args.pack)
@@ -204,7 +202,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from agento._cli.common import Exit, connect, run_connected
     from agento.evidence._export import export_evidence
 
     export = _configured(args)
@@ -232,7 +229,6 @@ def _export(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agento._cli.common import Exit, connect, run_connected
     from agento.evidence._sink import DirectorySink, export_closed_runs
 
     export, sink = _configured(args), DirectorySink(Path(args.directory))
@@ -251,7 +247,6 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _configured(args: argparse.Namespace) -> EvidenceExport:
     """The signing and content options, read (a bad key is one line, exit 2)."""
-    from agento._cli.common import read_review_keys
     from agento.evidence._keys import public_key_from_file, signer_from_file
     from agento.evidence._sink import EvidenceExport
 

@@ -9,11 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from agento._cli import audit as _cli_audit
+from agento._cli import evidence as _cli_evidence
 from agento._cli import policy as _cli_policy
 from agento._cli import review as _cli_review
 from agento._cli.common import CommandError, Exit, connection_parser
 from agento._cli.process import leave
-from agento.evidence import _cli as _cli_evidence
 from agento.rules import RULES, rules_markdown
 
 # Parsing arguments (and `agento --help`) imports none of what the commands run on: a command's

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 import pydantic
 from pydantic import JsonValue
 
+from agento._decision.receipt import DecisionReceipt
 from agento._declaration.activity import PolicyInput
 from agento._errors import PolicyError
 from agento._postures import Idempotency, PolicyClass
-from agento.evidence._receipts import DecisionReceipt
 
 RESERVED_KEY = "agento"
 """The input document's key for agento's own metadata; request fields sit beside it."""

@@ -11,14 +11,9 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from agento._decision.protocol import PENDING_REVIEWS_QUERY, RESOLVE_REVIEW_UPDATE
 from agento._errors import ReviewRefused
-from agento._reviews.models import (
-    PENDING_REVIEWS_QUERY,
-    RESOLVE_REVIEW_UPDATE,
-    PendingReview,
-    ResolveReview,
-    ReviewOutcome,
-)
+from agento._reviews.models import PendingReview, ResolveReview, ReviewOutcome
 from agento._reviews.resolution import ResolutionSigner, ResolutionStatement, ReviewerIdentity
 
 

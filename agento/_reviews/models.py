@@ -12,9 +12,6 @@ from pydantic import JsonValue
 
 from agento._reviews.resolution import ReviewerIdentity
 
-PENDING_REVIEWS_QUERY = "agento.pending_reviews"
-RESOLVE_REVIEW_UPDATE = "agento.resolve_review"
-
 
 class ReviewReason(enum.StrEnum):
     """Why an activity paused."""

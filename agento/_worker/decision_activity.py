@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue
 from temporalio import activity
 
+from agento._decision.protocol import DECISION_ACTIVITY, DecisionRequest
+from agento._decision.receipt import ReceiptStatement, sign_receipt
 from agento._decision.record import RESERVED_KEY, Decision
 from agento._decision.redaction import recorded_input
 from agento._errors import PolicyEngineUnavailable, PolicyError
@@ -18,8 +20,6 @@ from agento._observability.decision_log import DecisionLog, record
 from agento._observability.tracing import activity_span
 from agento._policy.engine import PolicyEngine
 from agento._worker.fail_closed_log import fail_closed
-from agento._workflow.decision_step import DECISION_ACTIVITY, DecisionRequest
-from agento.evidence._receipts import ReceiptStatement, sign_receipt
 
 if TYPE_CHECKING:  # a type only: importing securesystemslib's signers takes ~0.4 s
     from securesystemslib.signer import Signer

@@ -14,8 +14,8 @@ import logging
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from agento._decision.protocol import DecisionRequest
 from agento._errors import DecidingError
-from agento._workflow.decision_step import DecisionRequest
 
 logger = logging.getLogger("agento")
 

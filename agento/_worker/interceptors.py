@@ -18,26 +18,22 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from agento._decision.protocol import (
+    CALL_HEADER,
+    GENERATION_HEADER,
+    PENDING_REVIEWS_QUERY,
+    RESOLVE_REVIEW_UPDATE,
+    CallRecord,
+)
+from agento._decision.request import request_digest
 from agento._declaration.activity import PolicyInput, declaration_of
 from agento._errors import GovernanceError
 from agento._observability import metrics
 from agento._observability.tracing import activity_event
-from agento._reviews.models import (
-    PENDING_REVIEWS_QUERY,
-    RESOLVE_REVIEW_UPDATE,
-    PendingReview,
-    ReviewOutcome,
-)
+from agento._reviews.models import PendingReview, ReviewOutcome
 from agento._worker.fail_closed_log import log_event
-from agento._workflow.decision_step import DecisionSettings, forget_receipts
-from agento._workflow.execute import (
-    CALL_HEADER,
-    GENERATION_HEADER,
-    RUNS,
-    CallRecord,
-    RunState,
-    request_digest,
-)
+from agento._workflow import state as run_state
+from agento._workflow.decision_step import DecisionSettings
 from agento._workflow.review_board import ReviewBoard, ReviewSettings
 from agento.rules import BYPASS
 
@@ -77,41 +73,36 @@ class _GovernedWorkflow(WorkflowInboundInterceptor):
             generation = workflow.payload_converter().from_payload(
                 input.headers[GENERATION_HEADER], int
             )
-        run_id = workflow.info().run_id
         settings = self.decision_settings
         reviews = ReviewBoard(self.review_settings, settings)
-        state = RunState(settings=settings, generation=generation, reviews=reviews)
-        RUNS[run_id] = state
-        forget_receipts(run_id)  # a run replayed after eviction chains from its first decision
+        state = run_state.RunState(settings=settings, generation=generation, reviews=reviews)
 
         def pending() -> list[PendingReview]:
-            return list(state.reviews.pending.values())
+            return list(reviews.pending.values())
 
         async def handler(*resolution: object) -> ReviewOutcome:
             return await reviews.resolve(*resolution)
 
         workflow.set_query_handler(PENDING_REVIEWS_QUERY, pending)
         workflow.set_update_handler(RESOLVE_REVIEW_UPDATE, handler, validator=reviews.validate)
-        try:
-            return await super().execute_workflow(input)
-        except GovernanceError as e:  # a rule refused a governed call: the run fails
-            metrics.refusal(e.type or "GovernanceError", in_workflow=True)
-            raise
-        finally:
-            RUNS.pop(run_id, None)
-            forget_receipts(run_id)
+        with run_state.running(workflow.info().run_id, state):
+            try:
+                return await super().execute_workflow(input)
+            except GovernanceError as e:  # a rule refused a governed call: the run fails
+                metrics.refusal(e.type or "GovernanceError", in_workflow=True)
+                raise
 
 
 class _GrantingOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
-        state = RUNS.get(workflow.info().run_id)
-        record = state.headers.pop(input.activity_id, None) if state and input.activity_id else None
+        state = run_state.current()
+        record = state.take(input.activity_id) if state and input.activity_id else None
         if record is not None:
             input.headers = {**input.headers, CALL_HEADER: record}
         return super().start_activity(input)
 
     def continue_as_new(self, input: ContinueAsNewInput) -> Any:
-        state = RUNS.get(workflow.info().run_id)
+        state = run_state.current()
         generation = (state.generation if state else 0) + 1
         payload = workflow.payload_converter().to_payload(generation)
         input.headers = {**input.headers, GENERATION_HEADER: payload}

@@ -6,27 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pydantic
-from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from agento._decision.protocol import DECISION_ACTIVITY, DecisionRequest
 from agento._decision.record import Decision
 from agento._errors import GovernanceError, PolicyError
-
-DECISION_ACTIVITY = "agento.decide"
-
-
-class DecisionRequest(pydantic.BaseModel):
-    """The decision activity's input: which policy, the input document, and how to record it."""
-
-    policy: str
-    input: dict[str, JsonValue]
-    sensitive: tuple[str, ...] = ()
-    needed: tuple[str, ...] = ()
-    previous_receipt: str | None = None
-    """The digest of the run's latest decision receipt, which a signed receipt chains to."""
 
 
 @dataclass(frozen=True)

@@ -9,31 +9,22 @@ which decision allowed it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
 
-import pydantic
-from pydantic import JsonValue
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload
 from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 from temporalio.workflow import ActivityCancellationType
 
-from agento._decision.record import (
-    RESERVED_KEY,
-    AgentCall,
-    Decision,
-    DecisionContext,
-    canonical_json,
-    policy_input,
-)
-from agento._decision.redaction import Needed, Sensitive, marked_fields, redact
+from agento._decision import protocol
+from agento._decision.protocol import CallRecord, Grant
+from agento._decision.record import RESERVED_KEY, AgentCall, Decision, DecisionContext
+from agento._decision.request import compose, shown
 from agento._declaration.activity import (
     ActivityDeclaration,
     AnyActivity,
@@ -48,8 +39,9 @@ from agento._errors import (
 )
 from agento._postures import Idempotency, PolicyClass
 from agento._reviews.models import ReviewReason
-from agento._workflow.decision_step import DecisionRequest, DecisionSettings, Unavailable, ask
-from agento._workflow.review_board import ReviewBoard
+from agento._workflow import state as run_state
+from agento._workflow.decision_step import Unavailable, ask
+from agento._workflow.state import RunState
 from agento.rules import (
     BAD_CALL,
     MISSING_INPUT,
@@ -61,52 +53,11 @@ from agento.rules import (
     wrong_request,
 )
 
-CALL_HEADER = "agento"
-GENERATION_HEADER = "agento-generation"
-
 _In = TypeVar("_In")
 _R = TypeVar("_R")
 _Keyed: TypeAlias = Literal[Idempotency.KEYED]
 _ReadOnly: TypeAlias = Literal[PolicyClass.READ_ONLY]
 
-
-class Grant(pydantic.BaseModel):
-    """The header a policy-gated activity is started with: the decision that allowed it."""
-
-    decision_id: str
-    input_sha256: str
-    request_sha256: str
-    """Digest of the request alone, which the activity side recomputes from what it received."""
-    override_review_id: str | None = None
-    """Set when a reviewer's approval overrode a deny."""
-
-
-class CallRecord(pydantic.BaseModel):
-    """The header every governed activity is started with, and so part of its scheduled event:
-    what was declared, the key it carries, and for a policy-gated activity the grant."""
-
-    activity: str
-    version: str
-    idempotency: Idempotency
-    policy_class: PolicyClass
-    idempotency_key: str | None = None
-    grant: Grant | None = None
-
-
-@dataclass
-class RunState:
-    """agento's state for one workflow run on this worker."""
-
-    settings: DecisionSettings
-    generation: int
-    reviews: ReviewBoard
-    calls: int = 0
-    headers: dict[str, Payload] = field(default_factory=dict)
-    """Activity id -> the CallRecord header its start must carry."""
-
-
-RUNS: dict[str, RunState] = {}
-"""Run id -> state, for runs executing on this worker (set up by agento's interceptor)."""
 
 _NO_REQUEST: Any = object()
 
@@ -185,18 +136,20 @@ async def execute_activity(
     call = _prepare(activity, request, extra, args, retry_policy)
     return await _execute(
         call,
-        task_queue=task_queue,
-        schedule_to_close_timeout=schedule_to_close_timeout,
-        schedule_to_start_timeout=schedule_to_start_timeout,
-        start_to_close_timeout=start_to_close_timeout,
-        heartbeat_timeout=heartbeat_timeout,
-        cancellation_type=cancellation_type,
-        summary=summary,
-        priority=priority,
-        review_timeout=review_timeout,
-        requester=requester,
-        agent=agent,
-        reconcile=reconcile,
+        _Options(
+            task_queue=task_queue,
+            schedule_to_close_timeout=schedule_to_close_timeout,
+            schedule_to_start_timeout=schedule_to_start_timeout,
+            start_to_close_timeout=start_to_close_timeout,
+            heartbeat_timeout=heartbeat_timeout,
+            cancellation_type=cancellation_type,
+            summary=summary,
+            priority=priority,
+            review_timeout=review_timeout,
+            requester=requester,
+            agent=agent,
+            reconcile=reconcile,
+        ),
     )
 
 
@@ -269,20 +222,40 @@ def start_activity(
     return asyncio.create_task(
         _execute(
             call,
-            task_queue=task_queue,
-            schedule_to_close_timeout=schedule_to_close_timeout,
-            schedule_to_start_timeout=schedule_to_start_timeout,
-            start_to_close_timeout=start_to_close_timeout,
-            heartbeat_timeout=heartbeat_timeout,
-            cancellation_type=cancellation_type,
-            summary=summary,
-            priority=priority,
-            review_timeout=review_timeout,
-            requester=requester,
-            agent=agent,
-            reconcile=reconcile,
+            _Options(
+                task_queue=task_queue,
+                schedule_to_close_timeout=schedule_to_close_timeout,
+                schedule_to_start_timeout=schedule_to_start_timeout,
+                start_to_close_timeout=start_to_close_timeout,
+                heartbeat_timeout=heartbeat_timeout,
+                cancellation_type=cancellation_type,
+                summary=summary,
+                priority=priority,
+                review_timeout=review_timeout,
+                requester=requester,
+                agent=agent,
+                reconcile=reconcile,
+            ),
         )
     )
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The options of one governed call, as `execute_activity` was given them."""
+
+    task_queue: str | None
+    schedule_to_close_timeout: timedelta | None
+    schedule_to_start_timeout: timedelta | None
+    start_to_close_timeout: timedelta | None
+    heartbeat_timeout: timedelta | None
+    cancellation_type: ActivityCancellationType
+    summary: str | None
+    priority: Priority
+    review_timeout: timedelta
+    requester: str | None
+    agent: AgentCall | None
+    reconcile: AnyActivity | None
 
 
 @dataclass(frozen=True)
@@ -297,6 +270,10 @@ class _Call:
     key: IdempotencyKey | None
     retry_policy: RetryPolicy | None
 
+    @property
+    def declaration(self) -> ActivityDeclaration:
+        return self.activity.declaration
+
 
 def _prepare(
     activity: AnyActivity,
@@ -307,9 +284,8 @@ def _prepare(
 ) -> _Call:
     _check_call(activity, request, extra, args)
     d = activity.declaration
-    state = _state()
-    state.calls += 1
-    activity_id = f"agento-{state.calls}-{d.name}"
+    state = run_state.required()
+    activity_id = protocol.call_id(state.next_call(), d.name)
     call_args = list(args) if request is _NO_REQUEST else [request]
     key = None
     if d.takes_key:
@@ -354,30 +330,12 @@ def _bad_call(violation: Violation) -> GovernanceError:
     return GovernanceError(f"{violation} [{BAD_CALL.id}]", type=BAD_CALL.id)
 
 
-async def _execute(
-    call: _Call,
-    *,
-    task_queue: str | None,
-    schedule_to_close_timeout: timedelta | None,
-    schedule_to_start_timeout: timedelta | None,
-    start_to_close_timeout: timedelta | None,
-    heartbeat_timeout: timedelta | None,
-    cancellation_type: ActivityCancellationType,
-    summary: str | None,
-    priority: Priority,
-    review_timeout: timedelta,
-    requester: str | None,
-    agent: AgentCall | None,
-    reconcile: AnyActivity | None,
-) -> Any:
-    """Decide (and review) if the activity is policy-gated, then run it as its posture says."""
-    d, state, activity_id = call.activity.declaration, call.state, call.activity_id
-    grant = None
-    if d.is_policy_gated:
-        grant = await _authorize(
-            d, call.args[-1], activity_id, state, review_timeout, requester, agent
-        )
-
+async def _execute(call: _Call, options: _Options) -> Any:
+    """Decide (and review) if the activity is policy-gated, then run it as its posture says:
+    a NON_IDEMPOTENT activity whose outcome became unknown is reconciled or reviewed, and run
+    again only when that says it did not act."""
+    d = call.declaration
+    grant = await _authorize(call, options) if d.is_policy_gated else None
     record = CallRecord(
         activity=d.name,
         version=d.version,
@@ -386,60 +344,68 @@ async def _execute(
         idempotency_key=call.key,
         grant=grant,
     )
-    attempt_id = activity_id
-    reconciled = False
+    attempt_id, reconciled = call.activity_id, False
     for rerun in itertools.count(1):
-        state.headers[attempt_id] = workflow.payload_converter().to_payload(record)
         try:
-            return await workflow.execute_activity(
-                cast(Callable[..., Any], call.activity),
-                args=call.args,
-                activity_id=attempt_id,
-                task_queue=task_queue,
-                schedule_to_close_timeout=schedule_to_close_timeout,
-                schedule_to_start_timeout=schedule_to_start_timeout,
-                start_to_close_timeout=start_to_close_timeout,
-                heartbeat_timeout=heartbeat_timeout,
-                retry_policy=call.retry_policy,
-                cancellation_type=cancellation_type,
-                summary=summary,
-                priority=priority,
-            )
+            return await _attempt(call, options, record, attempt_id)
         except ActivityError as e:
             if d.idempotency is not Idempotency.NON_IDEMPOTENT or not isinstance(
                 e.cause, ActivityTimeout
             ):
                 raise
-            if reconcile is not None and not reconciled:
+            if options.reconcile is not None and not reconciled:
                 reconciled = True  # a re-run that times out too goes to a reviewer
-                found = await _reconcile(reconcile, call.args, attempt_id, start_to_close_timeout)
+                found = await _reconcile(options.reconcile, call.args, attempt_id, options)
                 if found is not None:
                     return found
-                attempt_id = f"{activity_id}-rerun-{rerun}"
-                continue
-            outcome = await state.reviews.wait(
-                review_id=f"{attempt_id}-outcome",
-                activity=d.name,
-                reason=ReviewReason.OUTCOME_UNKNOWN,
-                reasons=(f"outcome unknown: the activity timed out ({_timeout_name(e.cause)})",),
-                request=_shown(call.args[-1]),
-                decision_id=grant.decision_id if grant else None,
-                requester=requester,
-                opened_by=attempt_id,
-                timeout=review_timeout,
-            )
-            if not outcome.approved:
-                raise ReviewRejected(
-                    d.name, outcome.review_id, outcome.reviewer, outcome.comment
-                ) from e
-            attempt_id = f"{activity_id}-rerun-{rerun}"
+            else:
+                await _review_outcome(call, options, attempt_id, grant, e)
+        attempt_id = protocol.rerun_id(call.activity_id, rerun)
+
+
+async def _attempt(call: _Call, options: _Options, record: CallRecord, attempt_id: str) -> Any:
+    """One start of the activity, carrying its `CallRecord` header."""
+    call.state.attach(attempt_id, workflow.payload_converter().to_payload(record))
+    return await workflow.execute_activity(
+        cast(Callable[..., Any], call.activity),
+        args=call.args,
+        activity_id=attempt_id,
+        task_queue=options.task_queue,
+        schedule_to_close_timeout=options.schedule_to_close_timeout,
+        schedule_to_start_timeout=options.schedule_to_start_timeout,
+        start_to_close_timeout=options.start_to_close_timeout,
+        heartbeat_timeout=options.heartbeat_timeout,
+        retry_policy=call.retry_policy,
+        cancellation_type=options.cancellation_type,
+        summary=options.summary,
+        priority=options.priority,
+    )
+
+
+async def _review_outcome(
+    call: _Call, options: _Options, attempt_id: str, grant: Grant | None, timed_out: ActivityError
+) -> None:
+    """Pause until a reviewer says the timed-out attempt did not act; raise if rejected."""
+    d, timeout = call.declaration, cast(ActivityTimeout, timed_out.cause)
+    outcome = await call.state.reviews.wait(
+        review_id=protocol.outcome_review_id(attempt_id),
+        activity=d.name,
+        reason=ReviewReason.OUTCOME_UNKNOWN,
+        reasons=(f"outcome unknown: the activity timed out ({_timeout_name(timeout)})",),
+        request=shown(call.args[-1]),
+        decision_id=grant.decision_id if grant else None,
+        requester=options.requester,
+        opened_by=attempt_id,
+        timeout=options.review_timeout,
+    )
+    if not outcome.approved:
+        raise ReviewRejected(
+            d.name, outcome.review_id, outcome.reviewer, outcome.comment
+        ) from timed_out
 
 
 async def _reconcile(
-    check: AnyActivity,
-    call_args: list[Any],
-    attempt_id: str,
-    timeout: timedelta | None,
+    check: AnyActivity, call_args: list[Any], attempt_id: str, options: _Options
 ) -> Any:
     """Ask ``check``, with the original call's key and request, whether the effect happened."""
     c = check.declaration
@@ -452,8 +418,8 @@ async def _reconcile(
     return await workflow.execute_activity(
         cast(Callable[..., Any], check),
         args=call_args,
-        activity_id=f"{attempt_id}-reconcile",
-        start_to_close_timeout=timeout or timedelta(minutes=1),
+        activity_id=protocol.reconcile_id(attempt_id),
+        start_to_close_timeout=options.start_to_close_timeout or timedelta(minutes=1),
     )
 
 
@@ -463,23 +429,14 @@ def idempotency_key(state: RunState, activity_id: str) -> IdempotencyKey:
     generation) and across executions that reuse the workflow id (the first run id)."""
     info = workflow.info()
     return IdempotencyKey(
-        f"{info.workflow_id}/{info.first_execution_run_id}/{state.generation}/{activity_id}"
+        protocol.idempotency_key(
+            info.workflow_id, info.first_execution_run_id, state.generation, activity_id
+        )
     )
 
 
 def _timeout_name(error: ActivityTimeout) -> str:
     return error.type.name if error.type is not None else "timeout"
-
-
-def _state() -> RunState:
-    run_id = workflow.info().run_id
-    try:
-        return RUNS[run_id]
-    except KeyError:
-        raise RuntimeError(
-            "agento.execute_activity runs only on a worker governed by agento.AgentoPlugin "
-            "(give the plugin to Client.connect or Worker)"
-        ) from None
 
 
 def _posture_retry_policy(d: ActivityDeclaration, given: RetryPolicy | None) -> RetryPolicy | None:
@@ -499,28 +456,19 @@ def _posture_retry_policy(d: ActivityDeclaration, given: RetryPolicy | None) -> 
     )
 
 
-async def _authorize(
-    d: ActivityDeclaration,
-    request: object,
-    activity_id: str,
-    state: RunState,
-    review_timeout: timedelta,
-    requester: str | None,
-    agent: AgentCall | None,
-) -> Grant:
+async def _authorize(call: _Call, options: _Options) -> Grant:
     """Ask until allowed, or until a reviewer approves; raise when denied for good."""
+    d, state, request = call.declaration, call.state, call.args[-1]
     if not isinstance(request, PolicyInput):  # a declaration the validator did not see
         raise GovernanceError(str(MISSING_INPUT.violation(d.name, count=0)), type=MISSING_INPUT.id)
     if d.policy is None:
         raise GovernanceError(str(MISSING_POLICY.violation(d.name)), type=MISSING_POLICY.id)
-    decision_request, request_sha256 = _compose(
-        d, d.policy, request, requester, agent, state.settings.max_request_bytes
-    )
+    decision_request, request_sha256 = _compose(d, d.policy, request, options, state)
     state.reviews.settle_listing()  # before the decision's local activity, not after it
     rounds = itertools.count(1)
     while True:
         round_ = next(rounds)
-        step_id = f"{activity_id}-decision-{round_}"
+        step_id = protocol.decision_step_id(call.activity_id, round_)
         decision = await ask(decision_request, step_id, state.settings)
         reasons: tuple[str, ...]
         if isinstance(decision, Unavailable):
@@ -538,15 +486,15 @@ async def _authorize(
                 decision.decision_id,
             )
         outcome = await state.reviews.wait(
-            review_id=f"{activity_id}-review-{round_}",
+            review_id=protocol.review_id(call.activity_id, round_),
             activity=d.name,
             reason=reason,
             reasons=reasons,
-            request=_shown(request),
+            request=shown(request),
             decision_id=decision_id,
-            requester=requester,
+            requester=options.requester,
             opened_by=step_id,
-            timeout=review_timeout,
+            timeout=options.review_timeout,
             bundle_revision=decision.bundle_revision if isinstance(decision, Decision) else None,
         )
         if not outcome.approved:
@@ -570,22 +518,17 @@ def _version_changed(decision: Decision, d: ActivityDeclaration, *, at: str) -> 
     """
     context = decision.input.get(RESERVED_KEY)
     decided = context.get("activity_version") if isinstance(context, dict) else None
-    return decided != d.version and workflow.patched(f"agento-version-changed/{at}")
+    return decided != d.version and workflow.patched(protocol.version_changed_patch(at))
 
 
 def _compose(
     d: ActivityDeclaration,
     policy: str,
     request: PolicyInput,
-    requester: str | None,
-    agent: AgentCall | None,
-    max_request_bytes: int,
-) -> tuple[DecisionRequest, str]:
-    """The decision activity's input and the request's digest, or a `GovernanceError`
-    (``PolicyError``) before the engine is asked: a request that cannot become the same JSON on
-    both sides (bytes that are not UTF-8, NaN, objects pydantic cannot serialize, ...) would
-    otherwise fail workflow tasks forever, or be decided on one form and run with another; one
-    over the payload limit would be decided, then refused by the server."""
+    options: _Options,
+    state: RunState,
+) -> tuple[protocol.DecisionRequest, str]:
+    """The decision activity's input for this run, and the request's digest."""
     info = workflow.info()
     context = DecisionContext(
         activity=d.name,
@@ -596,35 +539,17 @@ def _compose(
         run_id=info.run_id,
         workflow_type=info.workflow_type,
         namespace=info.namespace,
-        requester=requester,
-        agent=agent,
+        requester=options.requester,
+        agent=options.agent,
     )
-    try:
-        document = policy_input(request, context)
-        canonical_json(document).encode()  # a JSON document, in UTF-8
-        request_sha256 = request_digest(request)
-        [payload] = workflow.payload_converter().to_payloads([request])  # what the activity gets
-    except Exception as e:
-        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise GovernanceError.policy(
-            f'the request of activity "{d.name}" ({type(request).__name__}) cannot become a '
-            f"JSON policy input: {detail}. Nothing was asked or run; fix the value or the "
-            "contract (JSON has no NaN, infinity or raw bytes)"
-        ) from e
-    if payload.ByteSize() > max_request_bytes:
-        raise GovernanceError.policy(
-            f'the request of activity "{d.name}" ({type(request).__name__}) is '
-            f"{payload.ByteSize():,} bytes, over the payload limit of {max_request_bytes:,} "
-            "(Temporal's blob size limit): the server would refuse to schedule it. Nothing was "
-            "asked or run; send a reference (a URL, a blob id and its digest) instead of the "
-            "content"
-        )
-    return DecisionRequest(
+    to_payloads = workflow.payload_converter().to_payloads
+    return compose(
+        request,
+        context,
         policy=policy,
-        input=document,
-        sensitive=marked_fields(type(request), Sensitive),
-        needed=marked_fields(type(request), Needed),
-    ), request_sha256
+        max_request_bytes=state.settings.max_request_bytes,
+        payload_size=lambda r: to_payloads([r])[0].ByteSize(),  # what the activity gets
+    )
 
 
 def _grant(decision: Decision, request_sha256: str, override: str | None = None) -> Grant:
@@ -634,16 +559,3 @@ def _grant(decision: Decision, request_sha256: str, override: str | None = None)
         request_sha256=request_sha256,
         override_review_id=override,
     )
-
-
-def request_digest(request: PolicyInput) -> str:
-    """Digest of a request's JSON form, recomputed on the activity side from what arrived."""
-    text = canonical_json(request.model_dump(mode="json"))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def _shown(request: object) -> dict[str, JsonValue] | None:
-    """A request as reviewers see it: sensitive fields hashed."""
-    if not isinstance(request, PolicyInput):
-        return None
-    return redact(request.model_dump(mode="json"), marked_fields(type(request), Sensitive))

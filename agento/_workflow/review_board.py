@@ -14,6 +14,8 @@ from pydantic import JsonValue
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from agento._decision import protocol
+from agento._decision.protocol import DecisionRequest
 from agento._errors import GovernanceError, ReviewTimedOut
 from agento._identity import COMPARISON
 from agento._observability import metrics
@@ -33,7 +35,7 @@ from agento._reviews.resolution import (
     verify_resolution,
 )
 from agento._reviews.visibility import PENDING_REVIEWS, entry
-from agento._workflow.decision_step import DecisionRequest, DecisionSettings, Unavailable, ask
+from agento._workflow.decision_step import DecisionSettings, Unavailable, ask
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class ReviewBoard:
         activity's marker was recorded by an earlier task completion) and fail as
         nondeterministic."""
         if self.listed is None:
-            self.listed = workflow.patched("agento-review-search-attribute")
+            self.listed = workflow.patched(protocol.REVIEW_SEARCH_ATTRIBUTE_PATCH)
 
     def _publish(self) -> None:
         """Keep the run's ``AgentoPendingReviews`` search attribute equal to ``pending``, so
@@ -187,7 +189,7 @@ class ReviewBoard:
     def _checks_look_alikes(self, review_id: str) -> bool:
         """Whether the handler compares the requester as identity systems do; behind a patch
         per review, so that resolutions accepted under the casefold comparison replay."""
-        return workflow.patched(f"agento-requester-check/{review_id}")
+        return workflow.patched(protocol.requester_check_patch(review_id))
 
     def _pending_for(self, resolution: ResolveReview) -> PendingReview:
         review_id = resolution.review_id
@@ -251,7 +253,9 @@ class ReviewBoard:
         (``verified`` by a trusted signature, or not) may resolve ``pending`` so; the decision
         id when allowed, ``None`` when no policy."""
         policy = self.settings.policy
-        if policy is None or not workflow.patched(f"agento-reviewer-policy/{pending.review_id}"):
+        if policy is None or not workflow.patched(
+            protocol.reviewer_policy_patch(pending.review_id)
+        ):
             return None  # per review, so that reviews resolved before a policy was set replay
         attempt = self._asked[pending.review_id] = self._asked.get(pending.review_id, 0) + 1
         info = workflow.info()
@@ -272,7 +276,7 @@ class ReviewBoard:
                 "requester": pending.requester,
             },
         }
-        step_id = f"{pending.review_id}-reviewer-{attempt}"
+        step_id = protocol.reviewer_step_id(pending.review_id, attempt)
         try:
             decision = await ask(
                 DecisionRequest(policy=policy, input=document), step_id, self.decisions

@@ -26,6 +26,7 @@ from agento._audit.report import (
     audit_report,
     signature_findings,
 )
+from agento._decision.receipt import DecisionReceipt, ReceiptInvalid, verify_receipt
 from agento._decision.record import Decision
 from agento._errors import BundleError, PolicyError
 from agento._policy.bundle import PolicyBundle
@@ -48,7 +49,6 @@ from agento.evidence._pack import (
     member_digest,
     read_pack,
 )
-from agento.evidence._receipts import DecisionReceipt, ReceiptInvalid, verify_receipt
 
 Status = Literal["ok", "failed", "unchecked"]
 

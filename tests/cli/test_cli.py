@@ -279,7 +279,7 @@ _LIGHT = {
     "agento._postures",
     "agento.rules",
     "agento.evidence",
-    "agento.evidence._cli",
+    "agento._cli.evidence",
 }
 
 

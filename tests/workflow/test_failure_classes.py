@@ -22,7 +22,8 @@ from agento import (
     PolicyEngineUnavailable,
     PolicyError,
 )
-from agento._reviews.models import PENDING_REVIEWS_QUERY, PendingReview, ReviewReason
+from agento._decision.protocol import PENDING_REVIEWS_QUERY
+from agento._reviews.models import PendingReview, ReviewReason
 from agento.testing import governed_client
 from tests.support.governed import (
     EXECUTED,
