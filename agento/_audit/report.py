@@ -161,59 +161,95 @@ class AuditReport(pydantic.BaseModel):
 
 def audit_report(history: WorkflowHistory) -> AuditReport:
     """Read a workflow history (from the server, or exported as JSON) into its audit report."""
-    entries: list[_AnyEntry] = []
-    activities: dict[int, int] = {}  # scheduled event id -> position in entries
-    decision_steps: dict[int, str] = {}  # a regular decision activity's scheduled event -> step id
-    steps: dict[str, int] = {}  # decision step or activity id -> the event an entry came from
-    updates: dict[str, HistoryEvent] = {}  # update id -> its accepted event
-    workflow_id, workflow_type = history.workflow_id, None
+    reader = _Reader(history.workflow_id)
     for event in history.events:
+        reader.read(event)
+    return reader.report()
+
+
+class _Reader:
+    """One pass over a history: the entries read so far, and what later events look up in them
+    (an activity's started, completed, ... events name the event that scheduled it)."""
+
+    def __init__(self, workflow_id: str) -> None:
+        self.workflow_id = workflow_id
+        self.workflow_type: str | None = None
+        self.entries: list[_AnyEntry] = []
+        self.activities: dict[int, int] = {}  # scheduled event id -> position in entries
+        self.decision_steps: dict[int, str] = {}  # a decision activity's scheduled event -> step
+        self.steps: dict[str, int] = {}  # decision step or activity id -> its entry's event
+        self.updates: dict[str, HistoryEvent] = {}  # update id -> its accepted event
+
+    def read(self, event: HistoryEvent) -> None:
+        """Add what one event says: its kind's method in `_HANDLERS`, or the close it records."""
         time = event.event_time.ToDatetime(tzinfo=UTC)
-        if event.HasField("workflow_execution_started_event_attributes"):
-            started = event.workflow_execution_started_event_attributes
-            workflow_id = started.workflow_id or workflow_id
-            workflow_type = started.workflow_type.name
-            entries.append(
-                WorkflowStarted(
-                    event_id=event.event_id,
-                    time=time,
-                    workflow_type=workflow_type,
-                    input=[_json(p) for p in started.input.payloads],
-                )
+        handler = _HANDLERS.get(event.WhichOneof("attributes") or "")
+        if handler is not None:
+            handler(self, event, time)
+        elif closed := _closed(event, time):
+            self.entries.append(closed)
+
+    def report(self) -> AuditReport:
+        return AuditReport(
+            workflow_id=self.workflow_id,
+            workflow_type=self.workflow_type,
+            entries=self.entries,
+            findings=invariant_violations(self.entries, _gated_in(self.entries)),
+        )
+
+    def _workflow_started(self, event: HistoryEvent, time: datetime) -> None:
+        started = event.workflow_execution_started_event_attributes
+        self.workflow_id = started.workflow_id or self.workflow_id
+        self.workflow_type = started.workflow_type.name
+        self.entries.append(
+            WorkflowStarted(
+                event_id=event.event_id,
+                time=time,
+                workflow_type=self.workflow_type,
+                input=[_json(p) for p in started.input.payloads],
             )
-        elif event.HasField("marker_recorded_event_attributes"):
-            marker = event.marker_recorded_event_attributes
-            step = _decision_step(
-                marker.details["data"].payloads if "data" in marker.details else ()
+        )
+
+    def _marker(self, event: HistoryEvent, time: datetime) -> None:
+        """A local decision step's marker: its decision, or why it has none."""
+        marker = event.marker_recorded_event_attributes
+        step = _decision_step(marker.details["data"].payloads if "data" in marker.details else ())
+        if step is None:
+            return  # a marker of something else than agento's decision step
+        if "result" in marker.details and marker.details["result"].payloads:
+            decision = _convert.from_payload(marker.details["result"].payloads[0], Decision)
+            self._decided(event, time, step, decision)
+        else:
+            self._undecided(event, time, step, marker.failure)
+
+    def _decided(self, event: HistoryEvent, time: datetime, step: str, decision: Decision) -> None:
+        self.steps[step] = event.event_id
+        self.entries.append(
+            DecisionRecorded(event_id=event.event_id, time=time, decision=decision, step_id=step)
+        )
+
+    def _undecided(self, event: HistoryEvent, time: datetime, step: str, failure: Failure) -> None:
+        self.steps[step] = event.event_id
+        self.entries.append(
+            DecisionFailed(
+                event_id=event.event_id, time=time, step_id=step, failure=_failure_text(failure)
             )
-            if step is None:
-                continue
-            steps[step] = event.event_id
-            if "result" in marker.details and marker.details["result"].payloads:
-                decision = _convert.from_payload(marker.details["result"].payloads[0], Decision)
-                entries.append(
-                    DecisionRecorded(
-                        event_id=event.event_id, time=time, decision=decision, step_id=step
-                    )
-                )
-            else:
-                entries.append(
-                    DecisionFailed(
-                        event_id=event.event_id,
-                        time=time,
-                        step_id=step,
-                        failure=_failure_text(marker.failure),
-                    )
-                )
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            scheduled = event.activity_task_scheduled_event_attributes
-            if scheduled.activity_type.name == DECISION_ACTIVITY:
-                decision_steps[event.event_id] = scheduled.activity_id
-                continue
-            header = scheduled.header.fields.get(CALL_HEADER)
-            record = _convert.from_payload(header, CallRecord) if header else None
-            grant = record.grant if record else None
-            run = ActivityRun(
+        )
+
+    def _activity_scheduled(self, event: HistoryEvent, time: datetime) -> None:
+        """An activity's entry, declared as agento's header records it; a regular decision
+        step's activity is only noted, its decision comes with its completion."""
+        scheduled = event.activity_task_scheduled_event_attributes
+        if scheduled.activity_type.name == DECISION_ACTIVITY:
+            self.decision_steps[event.event_id] = scheduled.activity_id
+            return
+        header = scheduled.header.fields.get(CALL_HEADER)
+        record = _convert.from_payload(header, CallRecord) if header else None
+        grant = record.grant if record else None
+        self.activities[event.event_id] = len(self.entries)
+        self.steps[scheduled.activity_id] = event.event_id
+        self.entries.append(
+            ActivityRun(
                 event_id=event.event_id,
                 time=time,
                 activity=scheduled.activity_type.name,
@@ -229,98 +265,111 @@ def audit_report(history: WorkflowHistory) -> AuditReport:
                 input=[_json(p) for p in scheduled.input.payloads],
                 status="scheduled",
             )
-            activities[event.event_id] = len(entries)
-            steps[scheduled.activity_id] = event.event_id
-            entries.append(run)
-        elif event.HasField("activity_task_started_event_attributes"):
-            began = event.activity_task_started_event_attributes
-            _update(activities, entries, began.scheduled_event_id, attempts=began.attempt)
-        elif event.HasField("activity_task_completed_event_attributes"):
-            done = event.activity_task_completed_event_attributes
-            if (step := decision_steps.get(done.scheduled_event_id)) is not None:
-                decision = _convert.from_payload(done.result.payloads[0], Decision)
-                steps[step] = event.event_id
-                entries.append(
-                    DecisionRecorded(
-                        event_id=event.event_id, time=time, decision=decision, step_id=step
-                    )
+        )
+
+    def _activity_started(self, event: HistoryEvent, time: datetime) -> None:
+        began = event.activity_task_started_event_attributes
+        self._update(began.scheduled_event_id, attempts=began.attempt)
+
+    def _activity_completed(self, event: HistoryEvent, time: datetime) -> None:
+        done = event.activity_task_completed_event_attributes
+        if (step := self.decision_steps.get(done.scheduled_event_id)) is not None:
+            decision = _convert.from_payload(done.result.payloads[0], Decision)
+            self._decided(event, time, step, decision)
+            return
+        output = _json(done.result.payloads[0]) if done.result.payloads else None
+        self._update(done.scheduled_event_id, status="completed", output=output)
+
+    def _activity_failed(self, event: HistoryEvent, time: datetime) -> None:
+        fail = event.activity_task_failed_event_attributes
+        self._activity_ended(event, time, fail.scheduled_event_id, fail.failure, timed_out=False)
+
+    def _activity_timed_out(self, event: HistoryEvent, time: datetime) -> None:
+        late = event.activity_task_timed_out_event_attributes
+        self._activity_ended(event, time, late.scheduled_event_id, late.failure, timed_out=True)
+
+    def _activity_ended(
+        self,
+        event: HistoryEvent,
+        time: datetime,
+        scheduled: int,
+        failure: Failure,
+        *,
+        timed_out: bool,
+    ) -> None:
+        """A failed or timed-out activity; a decision step's means it returned no decision."""
+        if (step := self.decision_steps.get(scheduled)) is not None:
+            self._undecided(event, time, step, failure)
+            return
+        kind = failure.application_failure_info.type
+        self._update(
+            scheduled,
+            status="timed_out" if timed_out else "failed",
+            failure=failure.message or ("timed out" if timed_out else "failed"),
+            refused=kind if kind == BYPASS.id else None,
+        )
+
+    def _activity_canceled(self, event: HistoryEvent, time: datetime) -> None:
+        canceled = event.activity_task_canceled_event_attributes
+        self._update(canceled.scheduled_event_id, status="canceled")
+
+    def _update(self, scheduled: int, **changes: object) -> None:
+        """Apply a later event (started, completed, ...) to the activity it belongs to."""
+        position = self.activities.get(scheduled)
+        if position is not None:
+            self.entries[position] = self.entries[position].model_copy(update=changes)
+
+    def _update_accepted(self, event: HistoryEvent, time: datetime) -> None:
+        """Kept until the update completes: the accepted event holds what it asked."""
+        accepted = event.workflow_execution_update_accepted_event_attributes
+        self.updates[accepted.protocol_instance_id] = event
+
+    def _update_completed(self, event: HistoryEvent, time: datetime) -> None:
+        """A review update's end: the resolution it recorded, or why the workflow refused it."""
+        completed = event.workflow_execution_update_completed_event_attributes
+        accepted = self.updates.get(completed.meta.update_id)
+        review = _review_update(accepted)
+        if review is None:
+            return  # an update of the workflow's own, not a review
+        principal = _principal(accepted) or _principal(event)
+        outcome = completed.outcome
+        if outcome.HasField("success") and outcome.success.payloads:
+            resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
+            self.entries.append(
+                ReviewResolved(
+                    event_id=event.event_id,
+                    time=time,
+                    outcome=resolved,
+                    opened_by_event=self.steps.get(resolved.opened_by or ""),
+                    principal=principal,
                 )
-                continue
-            output = _json(done.result.payloads[0]) if done.result.payloads else None
-            _update(activities, entries, done.scheduled_event_id, status="completed", output=output)
-        elif event.HasField("activity_task_failed_event_attributes") or event.HasField(
-            "activity_task_timed_out_event_attributes"
-        ):
-            failed = (
-                event.activity_task_failed_event_attributes
-                if event.HasField("activity_task_failed_event_attributes")
-                else event.activity_task_timed_out_event_attributes
             )
-            timed_out = event.HasField("activity_task_timed_out_event_attributes")
-            if (step := decision_steps.get(failed.scheduled_event_id)) is not None:
-                steps[step] = event.event_id
-                entries.append(
-                    DecisionFailed(
-                        event_id=event.event_id,
-                        time=time,
-                        step_id=step,
-                        failure=_failure_text(failed.failure),
-                    )
+        elif outcome.HasField("failure"):
+            self.entries.append(
+                ReviewAttemptRefused(
+                    event_id=event.event_id,
+                    time=time,
+                    review_id=_text(review.get("review_id")),
+                    reviewer=_text(review.get("reviewer")),
+                    refusal=_failure_text(outcome.failure),
+                    principal=principal,
                 )
-                continue
-            kind = failed.failure.application_failure_info.type
-            _update(
-                activities,
-                entries,
-                failed.scheduled_event_id,
-                status="timed_out" if timed_out else "failed",
-                failure=failed.failure.message or ("timed out" if timed_out else "failed"),
-                refused=kind if kind == BYPASS.id else None,
             )
-        elif event.HasField("activity_task_canceled_event_attributes"):
-            canceled = event.activity_task_canceled_event_attributes
-            _update(activities, entries, canceled.scheduled_event_id, status="canceled")
-        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
-            accepted = event.workflow_execution_update_accepted_event_attributes
-            updates[accepted.protocol_instance_id] = event
-        elif event.HasField("workflow_execution_update_completed_event_attributes"):
-            completed = event.workflow_execution_update_completed_event_attributes
-            accepted_event = updates.get(completed.meta.update_id)
-            review = _review_update(accepted_event)
-            if review is None:
-                continue  # an update of the workflow's own, not a review
-            principal = _principal(accepted_event) or _principal(event)
-            outcome = completed.outcome
-            if outcome.HasField("success") and outcome.success.payloads:
-                resolved = _convert.from_payload(outcome.success.payloads[0], ReviewOutcome)
-                entries.append(
-                    ReviewResolved(
-                        event_id=event.event_id,
-                        time=time,
-                        outcome=resolved,
-                        opened_by_event=steps.get(resolved.opened_by or ""),
-                        principal=principal,
-                    )
-                )
-            elif outcome.HasField("failure"):
-                entries.append(
-                    ReviewAttemptRefused(
-                        event_id=event.event_id,
-                        time=time,
-                        review_id=_text(review.get("review_id")),
-                        reviewer=_text(review.get("reviewer")),
-                        refusal=_failure_text(outcome.failure),
-                        principal=principal,
-                    )
-                )
-        elif closed := _closed(event, time):
-            entries.append(closed)
-    return AuditReport(
-        workflow_id=workflow_id,
-        workflow_type=workflow_type,
-        entries=entries,
-        findings=invariant_violations(entries, _gated_in(entries)),
-    )
+
+
+# The reader's method for each kind of event it reads, by the event's attributes field.
+_HANDLERS: Final[dict[str, Callable[[_Reader, HistoryEvent, datetime], None]]] = {
+    "workflow_execution_started_event_attributes": _Reader._workflow_started,
+    "marker_recorded_event_attributes": _Reader._marker,
+    "activity_task_scheduled_event_attributes": _Reader._activity_scheduled,
+    "activity_task_started_event_attributes": _Reader._activity_started,
+    "activity_task_completed_event_attributes": _Reader._activity_completed,
+    "activity_task_failed_event_attributes": _Reader._activity_failed,
+    "activity_task_timed_out_event_attributes": _Reader._activity_timed_out,
+    "activity_task_canceled_event_attributes": _Reader._activity_canceled,
+    "workflow_execution_update_accepted_event_attributes": _Reader._update_accepted,
+    "workflow_execution_update_completed_event_attributes": _Reader._update_completed,
+}
 
 
 def _gated_in(entries: Sequence[_AnyEntry]) -> set[str]:
@@ -473,15 +522,6 @@ def _failure_text(failure: Failure) -> str:
         parts.append(f"{kind}: {current.message}" if kind else current.message)
         current = current.cause if current.HasField("cause") else None
     return " <- ".join(parts) or "failed"
-
-
-def _update(
-    activities: dict[int, int], entries: list[_AnyEntry], scheduled: int, **changes: object
-) -> None:
-    """Apply a later event (started, completed, ...) to the activity it belongs to."""
-    position = activities.get(scheduled)
-    if position is not None:
-        entries[position] = entries[position].model_copy(update=changes)
 
 
 def _closed(event: HistoryEvent, time: datetime) -> WorkflowClosed | None:

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agento._cli import audit as _cli_audit
 from agento._cli import evidence as _cli_evidence
@@ -18,7 +18,8 @@ from agento.rules import RULES, rules_markdown
 
 # Parsing arguments (and `agento --help`) imports none of what the commands run on: a command's
 # handler imports its modules when it runs, so `agento replay` in a CI step pays for the replay
-# alone. A new command: its arguments here, its heavy imports inside its handler.
+# alone. A new command: its arguments in `_parser`, its handler in `_RUNS`, its heavy imports
+# inside that handler.
 
 
 class _UsageError(Exception):
@@ -43,9 +44,29 @@ _SIGPIPE = 128 + 13
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _RUNS[args.command](args)  # the table closes the module
+    except _reported() as e:
+        print(f"agento: {e}", file=sys.stderr)
+        return Exit.ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every command's arguments, each command described and given its example."""
     parser = argparse.ArgumentParser(prog="agento", description="Governed Temporal activities.")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_validate(commands)
+    _add_rules(commands)
+    _cli_policy.add_commands(commands)
+    _cli_audit.add_commands(commands)
+    _cli_review.add_commands(commands)
+    _cli_evidence.add_commands(commands, connection_parser())
+    _describe(parser, ())
+    return parser
 
+
+def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = commands.add_parser(
         "validate",
         help="check activities against the rule set, as a worker would at start",
@@ -63,31 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a module (its governed activities), or an activity or list of activities in it",
     )
 
+
+def _add_rules(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = commands.add_parser("rules", help="list the rule set")
     rules.add_argument("--markdown", action="store_true", help="print docs/rules.md")
-
-    _cli_policy.add_commands(commands)
-    _cli_audit.add_commands(commands)
-    _cli_review.add_commands(commands)
-    _cli_evidence.add_commands(commands, connection_parser())
-    _describe(parser, ())
-
-    args = parser.parse_args(argv)
-    try:
-        if args.command in _cli_audit.COMMANDS:
-            return _cli_audit.run(args)
-        if args.command in ("review", "setup"):
-            return _cli_review.run(args)
-        if args.command == "validate":
-            return _validate(args.targets)
-        if args.command == "policy":
-            return _cli_policy.run(args)
-        if args.command == _cli_evidence.COMMAND:
-            return _cli_evidence.run(args)
-        return _rules(markdown=args.markdown)
-    except _reported() as e:
-        print(f"agento: {e}", file=sys.stderr)
-        return Exit.ERROR
 
 
 EXAMPLES: dict[str, str] = {
@@ -200,3 +200,15 @@ def _rules(*, markdown: bool) -> int:
     for r in RULES:
         print(f"{r.id:<{width}}  {r.statement}")
     return Exit.OK
+
+
+_RUNS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": lambda args: _validate(args.targets),
+    "rules": lambda args: _rules(markdown=args.markdown),
+    "policy": _cli_policy.run,
+    **dict.fromkeys(_cli_audit.COMMANDS, _cli_audit.run),
+    "review": _cli_review.run,
+    "setup": _cli_review.run,
+    _cli_evidence.COMMAND: _cli_evidence.run,
+}
+"""Each command's handler, by its name."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,8 @@ from agento._cli.common import CommandError, Exit
 
 if TYPE_CHECKING:  # the commands import the engine when they run (`agento --help`)
     from agento._policy.rego_tests import Outcome
+
+    _Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # not generic at run time
 
 _VERDICTS: dict[Outcome, str] = {
     "pass": "PASS",
@@ -26,7 +29,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     policy = commands.add_parser(
         "policy", help="check, evaluate, test and sign OPA bundles"
     ).add_subparsers(dest="policy_command", required=True)
+    for add in (_add_check, _add_eval, _add_test, _add_sign, _add_build):
+        add(policy)
 
+
+def _add_check(policy: _Subcommands) -> None:
     check = policy.add_parser(
         "check", help="compile a bundle: its revision and packages, or located errors"
     )
@@ -50,6 +57,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--exclude-files", nargs="*", default=[], metavar="GLOB", help="files left unverified"
     )
 
+
+def _add_eval(policy: _Subcommands) -> None:
     evaluate = policy.add_parser("eval", help="ask a bundle's policy for a decision")
     evaluate.add_argument("bundle", metavar="BUNDLE", help="bundle directory or .tar.gz")
     evaluate.add_argument(
@@ -58,6 +67,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     evaluate.add_argument("--input", required=True, metavar="FILE.json", help="input document")
     evaluate.add_argument("--json", action="store_true", help="print the Decision as JSON")
 
+
+def _add_test(policy: _Subcommands) -> None:
     test = policy.add_parser(
         "test",
         help="run the bundle's Rego tests (rules named test_*), as `opa test` does",
@@ -71,6 +82,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     test.add_argument("--run", metavar="REGEX", help="only tests whose data.* reference matches")
     test.add_argument("--json", action="store_true", help="print the results as JSON")
 
+
+def _add_sign(policy: _Subcommands) -> None:
     signing = policy.add_parser(
         "sign",
         help="write BUNDLE/.signatures.json, as `opa sign` does",
@@ -95,6 +108,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--claims-file", metavar="FILE.json", help="more claims for the payload (scope, iss)"
     )
 
+
+def _add_build(policy: _Subcommands) -> None:
     build = policy.add_parser(
         "build",
         help="pack a bundle directory into a .tar.gz a bundle service can serve",
@@ -115,15 +130,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.policy_command == "check":
-        return _check(args)
-    if args.policy_command == "test":
-        return _test(args.bundle, args.run, as_json=args.json)
-    if args.policy_command == "sign":
-        return _sign(args)
-    if args.policy_command == "build":
-        return _build(args)
-    return _eval(args.bundle, args.path, args.input, as_json=args.json)
+    return _RUNS[args.policy_command](args)  # the table closes the module
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -271,3 +278,13 @@ def _json_object(file: str, what: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise CommandError(f"the {what} {file} is not a JSON object")
     return document
+
+
+_RUNS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "eval": lambda args: _eval(args.bundle, args.path, args.input, as_json=args.json),
+    "test": lambda args: _test(args.bundle, args.run, as_json=args.json),
+    "sign": _sign,
+    "build": _build,
+}
+"""Each ``agento policy`` subcommand's handler, by its name."""

@@ -11,9 +11,9 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -76,6 +76,11 @@ class _Service:
     wait_seconds: float
     csrf_secret: bytes
 
+    @property
+    def dev(self) -> bool:
+        """Whether every visitor is one configured user (`DevUserAuth`): pages warn of it."""
+        return isinstance(self.auth, DevUserAuth)
+
     async def identify(self, request: Request) -> ReviewerIdentity:
         try:
             return await self.auth.identify(request)
@@ -100,6 +105,13 @@ class _Service:
         if review is None:
             raise Problem(404, "NotFound", f"no pending review {review_id} in {workflow_id}")
         return review
+
+    async def queue(self) -> list[ListedReview]:
+        """The pending reviews of the runs the service's query selects."""
+        try:
+            return await listed_reviews(self.client, self.query)
+        except RPCError as e:
+            raise _temporal_problem(e, "cannot list the pending reviews") from e
 
     async def task_queue(self, workflow_id: str) -> str | None:
         try:
@@ -190,138 +202,173 @@ def review_app(
     service = _Service(
         client, auth, signer, query, wait_seconds, csrf_secret or secrets.token_bytes(32)
     )
-    dev = isinstance(auth, DevUserAuth)
-
-    async def listed(request: Request) -> tuple[ReviewerIdentity, list[ListedReview]]:
-        identity = await service.identify(request)
-        try:
-            return identity, await listed_reviews(client, service.query)
-        except RPCError as e:
-            raise _temporal_problem(e, "cannot list the pending reviews") from e
-
-    async def list_reviews(request: Request) -> Response:
-        _, found = await listed(request)
-        return JSONResponse({"reviews": [r.model_dump(mode="json") for r in found]})
-
-    async def show_review(request: Request) -> Response:
-        await service.identify(request)
-        workflow_id = _workflow_id(request)
-        review = await service.pending(workflow_id, request.path_params["review_id"])
-        return JSONResponse({"workflow_id": workflow_id, **review.model_dump(mode="json")})
-
-    def resolve_api(approve: bool) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            identity = await service.identify(request)
-            workflow_id = _workflow_id(request)
-            if request.headers.get("content-type", "").split(";")[0] != "application/json":
-                raise Problem(415, "JsonRequired", "send Content-Type: application/json")
-            body = json_body(await request.body())
-            comment = body.get("comment") if isinstance(body, dict) else None
-            if not isinstance(comment, str):
-                raise Problem(422, "CommentRequired", 'send {"comment": "why"}')
-            outcome = await service.resolve(
-                identity,
-                workflow_id,
-                request.path_params["review_id"],
-                approve=approve,
-                comment=comment,
-            )
-            return JSONResponse(outcome.model_dump(mode="json"))
-
-        return endpoint
-
-    async def queue_page(request: Request) -> Response:
-        identity, found = await listed(request)
-        body = _pages.queue(found, datetime.now(UTC))
-        return _html(_pages.page("Pending reviews", body, identity=identity, dev=dev))
-
-    async def review_page(request: Request) -> Response:
-        identity = await service.identify(request)
-        workflow_id = _workflow_id(request)
-        review_id = request.query_params.get("review_id", "")
-        try:
-            review = await service.pending(workflow_id, review_id)
-        except _NoWorker as e:
-            listed = await service.listed(workflow_id, review_id)
-            if listed is None:
-                raise
-            body = _pages.unanswered(listed, e.task_queue, e.message, now=datetime.now(UTC))
-            title = f"Review: {listed.activity}"
-            return _html(_pages.page(title, body, identity=identity, dev=dev))
-        body = _pages.review(
-            workflow_id, review, csrf=service.csrf_token(identity), now=datetime.now(UTC)
-        )
-        title = f"Review: {review.activity}"
-        return _html(_pages.page(title, body, identity=identity, dev=dev))
-
-    async def submit(request: Request) -> Response:
-        identity = await service.identify(request)
-        _same_origin(request)
-        form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        service.check_csrf(identity, fields.get("csrf_token", ""))
-        action = fields.get("action")
-        if action not in ("approve", "reject"):
-            raise Problem(422, "BadRequest", "choose Approve or Reject")
-        workflow_id, review_id = fields.get("workflow_id", ""), fields.get("review_id", "")
-        if not (workflow_id and review_id):
-            raise Problem(422, "BadRequest", "the form names no run or review: open it again")
-        comment = fields.get("comment", "")
-        if not comment.strip():  # the form again, with what was typed
-            review = await service.pending(workflow_id, review_id)
-            body = _pages.review(
-                workflow_id,
-                review,
-                csrf=service.csrf_token(identity),
-                now=datetime.now(UTC),
-                comment=comment,
-                notice=COMMENT_REQUIRED,
-            )
-            page = _pages.page(f"Review: {review.activity}", body, identity=identity, dev=dev)
-            return _html(page, status=422)
-        outcome = await service.resolve(
-            identity,
-            workflow_id,
-            review_id,
-            approve=action == "approve",
-            comment=comment,
-        )
-        title = "Review resolved"
-        body = _pages.resolved(workflow_id, outcome)
-        return _html(_pages.page(title, body, identity=identity, dev=dev))
-
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(OPENAPI)
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def api_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Problem)
-        if request.url.path.startswith("/api/"):
-            return exc.json()
-        body = _pages.refused(exc.message, exc.reasons)
-        titles = {401: "Not signed in", 403: "Not allowed", 409: "Already resolved"}
-        title = titles.get(exc.status, "Refused")
-        html = _pages.page(title, body, identity=None, dev=dev)
-        return _html(html, status=exc.status, headers=exc.headers())
-
-    routes = [
-        Route("/api/reviews", list_reviews, methods=["GET"]),
-        Route("/api/reviews/{review_id}", show_review, methods=["GET"]),
-        Route("/api/reviews/{review_id}/approve", resolve_api(True), methods=["POST"]),
-        Route("/api/reviews/{review_id}/reject", resolve_api(False), methods=["POST"]),
-        Route("/api/openapi.json", openapi, methods=["GET"]),
-        Route("/healthz", health, methods=["GET"]),
-        Route("/", queue_page, methods=["GET"]),
-        Route("/review", review_page, methods=["GET"]),
-        Route("/review", submit, methods=["POST"]),
-    ]
     return Starlette(
-        routes=routes,
-        exception_handlers={Problem: api_problem},
+        routes=[*_api_routes(service), *_meta_routes(), *_page_routes(service)],
+        exception_handlers={Problem: partial(_refused, service)},
         middleware=[Middleware(BodyLimit)],
     )
+
+
+def _api_routes(service: _Service) -> list[Route]:
+    """The JSON API, for approval tools and chat bots (the webhook)."""
+    review = "/api/reviews/{review_id}"
+    return [
+        Route("/api/reviews", partial(_list_reviews, service), methods=["GET"]),
+        Route(review, partial(_show_review, service), methods=["GET"]),
+        Route(f"{review}/approve", partial(_resolve_api, service, approve=True), methods=["POST"]),
+        Route(f"{review}/reject", partial(_resolve_api, service, approve=False), methods=["POST"]),
+    ]
+
+
+def _meta_routes() -> list[Route]:
+    """What is about the service rather than a review: the API's description, and liveness."""
+    return [
+        Route("/api/openapi.json", _openapi, methods=["GET"]),
+        Route("/healthz", _health, methods=["GET"]),
+    ]
+
+
+def _page_routes(service: _Service) -> list[Route]:
+    """The HTML pages, for engineers: the queue, a review, and its form's submission."""
+    return [
+        Route("/", partial(_queue_page, service), methods=["GET"]),
+        Route("/review", partial(_review_page, service), methods=["GET"]),
+        Route("/review", partial(_submit, service), methods=["POST"]),
+    ]
+
+
+async def _list_reviews(service: _Service, request: Request) -> Response:
+    await service.identify(request)
+    found = await service.queue()
+    return JSONResponse({"reviews": [r.model_dump(mode="json") for r in found]})
+
+
+async def _show_review(service: _Service, request: Request) -> Response:
+    await service.identify(request)
+    workflow_id = _workflow_id(request)
+    review = await service.pending(workflow_id, request.path_params["review_id"])
+    return JSONResponse({"workflow_id": workflow_id, **review.model_dump(mode="json")})
+
+
+async def _resolve_api(service: _Service, request: Request, *, approve: bool) -> Response:
+    identity = await service.identify(request)
+    workflow_id = _workflow_id(request)
+    if request.headers.get("content-type", "").split(";")[0] != "application/json":
+        raise Problem(415, "JsonRequired", "send Content-Type: application/json")
+    body = json_body(await request.body())
+    comment = body.get("comment") if isinstance(body, dict) else None
+    if not isinstance(comment, str):
+        raise Problem(422, "CommentRequired", 'send {"comment": "why"}')
+    outcome = await service.resolve(
+        identity,
+        workflow_id,
+        request.path_params["review_id"],
+        approve=approve,
+        comment=comment,
+    )
+    return JSONResponse(outcome.model_dump(mode="json"))
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def _health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _queue_page(service: _Service, request: Request) -> Response:
+    identity = await service.identify(request)
+    found = await service.queue()
+    body = _pages.queue(found, datetime.now(UTC))
+    return _page(service, "Pending reviews", body, identity)
+
+
+async def _review_page(service: _Service, request: Request) -> Response:
+    """The review and its form; when no worker answers, what visibility lists of it."""
+    identity = await service.identify(request)
+    workflow_id = _workflow_id(request)
+    review_id = request.query_params.get("review_id", "")
+    try:
+        review = await service.pending(workflow_id, review_id)
+    except _NoWorker as e:
+        listed = await service.listed(workflow_id, review_id)
+        if listed is None:
+            raise
+        body = _pages.unanswered(listed, e.task_queue, e.message, now=datetime.now(UTC))
+        return _page(service, f"Review: {listed.activity}", body, identity)
+    body = _pages.review(
+        workflow_id, review, csrf=service.csrf_token(identity), now=datetime.now(UTC)
+    )
+    return _page(service, f"Review: {review.activity}", body, identity)
+
+
+async def _submit(service: _Service, request: Request) -> Response:
+    """A review form sent: resolved, or the form again when it carries no comment."""
+    identity = await service.identify(request)
+    _same_origin(request)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    service.check_csrf(identity, fields.get("csrf_token", ""))
+    action = fields.get("action")
+    if action not in ("approve", "reject"):
+        raise Problem(422, "BadRequest", "choose Approve or Reject")
+    workflow_id, review_id = fields.get("workflow_id", ""), fields.get("review_id", "")
+    if not (workflow_id and review_id):
+        raise Problem(422, "BadRequest", "the form names no run or review: open it again")
+    comment = fields.get("comment", "")
+    if not comment.strip():
+        return await _form_again(service, identity, workflow_id, review_id, comment)
+    outcome = await service.resolve(
+        identity,
+        workflow_id,
+        review_id,
+        approve=action == "approve",
+        comment=comment,
+    )
+    body = _pages.resolved(workflow_id, outcome)
+    return _page(service, "Review resolved", body, identity)
+
+
+async def _form_again(
+    service: _Service, identity: ReviewerIdentity, workflow_id: str, review_id: str, comment: str
+) -> Response:
+    """The review form again, with what was typed and why it was not sent."""
+    review = await service.pending(workflow_id, review_id)
+    body = _pages.review(
+        workflow_id,
+        review,
+        csrf=service.csrf_token(identity),
+        now=datetime.now(UTC),
+        comment=comment,
+        notice=COMMENT_REQUIRED,
+    )
+    return _page(service, f"Review: {review.activity}", body, identity, status=422)
+
+
+async def _refused(service: _Service, request: Request, exc: Exception) -> Response:
+    """A refusal as the API's problem JSON, or as a page for a browser."""
+    assert isinstance(exc, Problem)
+    if request.url.path.startswith("/api/"):
+        return exc.json()
+    body = _pages.refused(exc.message, exc.reasons)
+    titles = {401: "Not signed in", 403: "Not allowed", 409: "Already resolved"}
+    title = titles.get(exc.status, "Refused")
+    return _page(service, title, body, None, status=exc.status, headers=exc.headers())
+
+
+def _page(
+    service: _Service,
+    title: str,
+    body: str,
+    identity: ReviewerIdentity | None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """``body`` as a whole page of the service, signed-in reviewer shown."""
+    html = _pages.page(title, body, identity=identity, dev=service.dev)
+    return _html(html, status=status, headers=headers)
 
 
 def _temporal_problem(error: RPCError, doing: str = "Temporal refused") -> Problem:
