@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,21 +138,13 @@ def _pinning(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-
     try:
-        if args.evidence_command == "verify":
-            return _verify(args)
-        if args.evidence_command == "show":
-            return _show(args)
-        if args.evidence_command == "watch":
-            return _watch(args)
-        return _export(args)
+        return _RUNS[args.evidence_command](args)
     except ValueError as e:  # an unreadable pack or key (PackError is one)
         raise CommandError(str(e)) from e
 
 
 def _verify(args: argparse.Namespace) -> int:
-
     verdict = _verified(args, Path(args.pack))
     if args.json:
         print(verdict.model_dump_json(indent=2))
@@ -257,3 +250,11 @@ def _configured(args: argparse.Namespace) -> EvidenceExport:
         review_keys=read_review_keys(args.review_key) if args.review_key else None,
         tsa_url=args.tsa_url,
     )
+
+
+_RUNS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "export": _export,
+    "verify": _verify,
+    "show": _show,
+    "watch": _watch,
+}
