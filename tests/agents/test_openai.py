@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import JsonValue
 from pydantic_ai.durable_exec.temporal import PydanticAIPlugin
 from securesystemslib.signer import CryptoSigner
 from temporalio.api.failure.v1 import Failure
@@ -26,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import agento
-from agento import Decision, EmbeddedEngine, ResolutionSigner, VerificationKey
+from agento import EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento._audit.report import DecisionRecorded, audit_report, render
 from agento.agents.openai import MODEL_ACTIVITIES, governed_tool
 from agento.agents.pydantic_ai import framework_activities
@@ -41,29 +40,12 @@ from examples.agent_refunds.workflows import (
     RefundDesk,
     StaffRefund,
 )
-from tests.reviews.test_authority import service_key, signer
 from tests.support.raw_pydantic_tool import RawPydanticTool, raw_pydantic
 from tests.support.raw_tools import RawOpenAITool
-from tests.workflow.test_execution import pending_reviews
+from tests.support.refund_desk import LOOKUP, POLICY, agento_context, empty_ledger, plan, refund
+from tests.support.reviews import pending_reviews, service_key, signer
 
-__all__ = ["service_key", "signer"]  # fixtures this module uses
-
-POLICY = "examples/agent_refunds/policy"
-LOOKUP = ["lookup_order", {"order_id": "A-1001"}]
-
-
-def refund(amount: float, order_id: str = "A-1001") -> list[Any]:
-    return ["issue_refund", {"order_id": order_id, "amount": amount, "reason": "arrived broken"}]
-
-
-def plan(*calls: list[Any]) -> str:
-    return json.dumps(list(calls))
-
-
-def agento_context(decision: Decision) -> dict[str, JsonValue]:
-    context = decision.input["agento"]
-    assert isinstance(context, dict)
-    return context
+__all__ = ["empty_ledger", "service_key", "signer"]  # fixtures this module uses
 
 
 @pytest.fixture
@@ -96,11 +78,6 @@ def worker(client: Client, task_queue: str) -> Worker:
         workflows=WORKFLOWS,
         activities=agento.as_temporal_activities(*ACTIVITIES),
     )
-
-
-@pytest.fixture(autouse=True)
-def empty_ledger() -> None:
-    LEDGER.clear()
 
 
 async def start(client: Client, task_queue: str, message: str) -> WorkflowHandle[Any, str]:

@@ -20,16 +20,8 @@ from agento.testing import governance_violations
 from examples.agent_refunds.activities import ACTIVITIES, LEDGER
 from examples.agent_refunds.pydantic_ai_desk import MODEL_ID, PydanticRefundDesk, refund_desk
 from examples.agent_refunds.workflows import INSTRUCTIONS_VERSION
-from tests.agents.test_openai import (
-    LOOKUP,
-    POLICY,
-    agento_context,
-    empty_ledger,
-    plan,
-    refund,
-)
-from tests.reviews.test_authority import service_key, signer
-from tests.workflow.test_execution import pending_reviews
+from tests.support.refund_desk import LOOKUP, POLICY, agento_context, empty_ledger, plan, refund
+from tests.support.reviews import pending_reviews, service_key, signer
 
 __all__ = ["empty_ledger", "service_key", "signer"]  # fixtures this module uses
 

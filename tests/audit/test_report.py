@@ -33,15 +33,9 @@ from agento._audit.report import (
 from agento._cli.audit import reports_of
 from agento._reviews.client import pending_reviews, resolve_review
 from agento.testing import governance_violations
-from tests.support.governed import (
-    GOVERNED,
-    POLICY_BUNDLE,
-    WORKFLOWS,
-    BypassWorkflow,
-    PlainWorkflow,
-    RouteWorkflow,
-    Transfer,
-)
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import GOVERNED, Transfer
+from tests.support.governed_workflows import WORKFLOWS, BypassWorkflow, PlainWorkflow, RouteWorkflow
 
 ROOT = Path(__file__).parents[2]
 SUPPORT = ROOT / "tests" / "support"

@@ -26,18 +26,8 @@ from agento import (
 from agento._cli.common import connection_parser, tls_config
 from agento._cli.main import EXAMPLES, main
 from tests.policy.bundles import write_bundle
-from tests.policy.test_routing_policy import BUNDLE, CASES, ROUTING
-
-
-def agento(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agento", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        check=False,
-    )
+from tests.support.cli import agento
+from tests.support.routing_cases import BUNDLE, CASES, ROUTING
 
 
 def test_validate_accepts_well_declared_activities() -> None:

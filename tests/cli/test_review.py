@@ -18,8 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 import agento
 from agento import EmbeddedEngine
 from agento.testing import governed_client
-from tests.support.governed import POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
-from tests.workflow.test_execution import flaky, pending_reviews
+from tests.support.engines import POLICY_BUNDLE, flaky
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import RouteWorkflow
+from tests.support.reviews import pending_reviews
+from tests.support.runs import governed_worker
 
 ROOT = Path(__file__).parents[2]
 

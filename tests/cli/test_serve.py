@@ -11,11 +11,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from agento import EmbeddedEngine, VerificationKey
 from agento.testing import governed_client
-from tests.cli.test_cli import agento
-from tests.reviews.test_authority import paused
-from tests.support.governed import POLICY_BUNDLE, governed_worker
+from tests.support.cli import agento
+from tests.support.engines import POLICY_BUNDLE
 from tests.support.keys import es256_key_pair
 from tests.support.review_service import review_service
+from tests.support.reviews import paused
+from tests.support.runs import governed_worker
 
 ROOT = Path(__file__).parents[2]
 PUBLIC_KEY = ROOT / "examples" / "commissioning" / "keys" / "review-service-demo.pub.pem"

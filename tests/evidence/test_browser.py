@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from tests.evidence.test_packs import Exported, _public_pem, _tampered
-from tests.evidence.test_packs import exported as exported  # the module's fixture: one exported run
 from tests.support.browser import browser as browser  # skips this module without Chromium
+from tests.support.evidence_packs import Exported, public_pem, tampered
+from tests.support.evidence_packs import exported as exported  # fixture: one exported run
 
 ROOT = Path(__file__).parents[2]
 
@@ -31,7 +31,7 @@ async def test_the_page_shows_the_verified_run(
     exported: Exported, browser: Browser, tmp_path: Path
 ) -> None:
     key = tmp_path / "manifest.pub.pem"
-    key.write_bytes(_public_pem(exported.manifest_signer))
+    key.write_bytes(public_pem(exported.manifest_signer))
     status, page_file = _show(exported.pack, key)
     assert status == 0
     page = await browser.new_page()
@@ -57,14 +57,14 @@ async def test_the_page_of_a_forged_pack_says_it_is_not_verified(
     exported: Exported, browser: Browser, tmp_path: Path
 ) -> None:
     key = tmp_path / "manifest.pub.pem"
-    key.write_bytes(_public_pem(exported.manifest_signer))
+    key.write_bytes(public_pem(exported.manifest_signer))
 
     def flip(members: dict[str, bytes]) -> None:
         members["audit.json"] = members["audit.json"].replace(
             b'"allow": false', b'"allow": true', 1
         )
 
-    status, page_file = _show(_tampered(exported, tmp_path, flip), key)
+    status, page_file = _show(tampered(exported, tmp_path, flip), key)
     assert status == 1
     page = await browser.new_page()
     await page.goto(page_file.as_uri())

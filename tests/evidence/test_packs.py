@@ -11,14 +11,12 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 from securesystemslib.signer import CryptoSigner
-from temporalio.client import Client, WorkflowHistory
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import WorkflowHistory
 
 from agento._audit.report import audit_report
 from agento._errors import PolicyError
@@ -39,81 +37,21 @@ from agento.evidence._pack import (
     RECEIPTS,
     TIMESTAMP,
     PackPredicate,
-    seal,
 )
 from agento.evidence._timestamp import TimestampError
 from agento.testing import assert_replays
 from examples.commissioning.workflows import CommissioningWorkflow
-from tests.support.commissioning_run import POLICY, approved_run, plugin
+from tests.support.commissioning_run import POLICY, plugin
+from tests.support.evidence_packs import Exported, pack_members, public_pem, tampered
+from tests.support.evidence_packs import exported as exported  # fixture: one exported run
 from tests.support.tsa import Authority, serving
 
 ROOT = Path(__file__).parents[2]
 BEFORE_RECEIPTS = ROOT / "tests" / "support" / "histories" / "commissioning-bess-9-123c78.json"
 
 
-@dataclass
-class Exported:
-    client: Client
-    pack: Path
-    history: WorkflowHistory
-    other: WorkflowHistory
-    """Another run's history, for swapping."""
-    manifest_signer: CryptoSigner
-    receipt_signer: CryptoSigner
-
-
-@pytest.fixture(scope="module")
-async def exported(
-    agento_dev_server: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory
-) -> Exported:
-    receipt_signer = CryptoSigner.generate_ed25519()
-    manifest_signer = CryptoSigner.generate_ed25519()
-    worker_plugin = plugin(receipt_signer=receipt_signer)
-    history = await approved_run(agento_dev_server.client, worker_plugin)
-    other = await approved_run(agento_dev_server.client, worker_plugin)
-    pack = write_evidence(
-        history,
-        tmp_path_factory.mktemp("evidence") / "run.agento-evidence.zip",
-        signer=manifest_signer,
-        bundles=[POLICY],
-        receipt_keys=[receipt_signer.public_key],
-        review_keys=worker_plugin.review_keys,
-    )
-    return Exported(agento_dev_server.client, pack, history, other, manifest_signer, receipt_signer)
-
-
 def _failures(v: EvidenceVerification) -> list[str]:
     return [f"{c.check}: {c.message}" for c in v.checks if c.status == "failed"]
-
-
-def _members(pack: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(pack) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _tampered(
-    e: Exported,
-    tmp_path: Path,
-    change: Callable[[dict[str, bytes]], None],
-    *,
-    resign: CryptoSigner | None = None,
-) -> Path:
-    """A copy of the pack with ``change`` made to its members. Without ``resign`` the original
-    manifest stays; with it, the manifest is made anew over the changed members and signed by
-    ``resign`` (a forger holding the key, or another key)."""
-    members = _members(e.pack)
-    manifest = members.pop(MANIFEST)
-    change(members)
-    out = tmp_path / "tampered.zip"
-    if resign is None:
-        with zipfile.ZipFile(out, "w") as archive:
-            archive.writestr(MANIFEST, manifest)
-            for name, content in members.items():
-                archive.writestr(name, content)
-        return out
-    payload = json.loads(base64.b64decode(json.loads(manifest)["payload"]))
-    out.write_bytes(seal(members, PackPredicate.model_validate(payload["predicate"]), resign))
-    return out
 
 
 def _with_history(members: dict[str, bytes], history: WorkflowHistory) -> None:
@@ -176,7 +114,7 @@ def test_receipts_are_signed_in_the_decision_step_and_chained(exported: Exported
 def test_editing_any_byte_of_any_member_fails_naming_the_member(
     exported: Exported, tmp_path: Path
 ) -> None:
-    names = [n for n in _members(exported.pack) if n != MANIFEST]
+    names = [n for n in pack_members(exported.pack) if n != MANIFEST]
     assert any(n.startswith("bundles/") for n in names)
     for name in names:
 
@@ -186,14 +124,14 @@ def test_editing_any_byte_of_any_member_fails_naming_the_member(
             members[name] = bytes(content)
 
         v = verify_evidence(
-            _tampered(exported, tmp_path, flip), keys=[exported.manifest_signer.public_key]
+            tampered(exported, tmp_path, flip), keys=[exported.manifest_signer.public_key]
         )
         assert not v.ok
         assert _failures(v)[0].startswith(f"members: member {name} was changed"), name
 
 
 def test_another_runs_history_fails(exported: Exported, tmp_path: Path) -> None:
-    pack = _tampered(
+    pack = tampered(
         exported,
         tmp_path,
         lambda m: _with_history(m, exported.other),
@@ -216,7 +154,7 @@ def test_a_removed_decision_event_fails(exported: Exported, tmp_path: Path) -> N
         del events[_decision_markers(events)[0]]
 
     forged = _edited_history(exported, remove_first_decision)
-    pack = _tampered(
+    pack = tampered(
         exported, tmp_path, lambda m: _with_history(m, forged), resign=exported.manifest_signer
     )
     failures = _failures(verify_evidence(pack, keys=[exported.manifest_signer.public_key]))
@@ -236,7 +174,7 @@ def test_a_changed_decision_result_fails(exported: Exported, tmp_path: Path) -> 
         payload["data"] = base64.b64encode(json.dumps(decision).encode()).decode()
 
     forged = _edited_history(exported, allow_the_deny)
-    pack = _tampered(
+    pack = tampered(
         exported, tmp_path, lambda m: _with_history(m, forged), resign=exported.manifest_signer
     )
     failures = _failures(verify_evidence(pack, keys=[exported.manifest_signer.public_key]))
@@ -252,7 +190,7 @@ def test_a_dropped_receipt_fails(exported: Exported, tmp_path: Path) -> None:
         receipts = json.loads(members[RECEIPTS])
         members[RECEIPTS] = json.dumps(receipts[1:]).encode()
 
-    pack = _tampered(exported, tmp_path, drop, resign=exported.manifest_signer)
+    pack = tampered(exported, tmp_path, drop, resign=exported.manifest_signer)
     failures = _failures(verify_evidence(pack, keys=[exported.manifest_signer.public_key]))
     first = audit_report(exported.history).decisions[0].decision.decision_id
     assert failures == [
@@ -262,7 +200,7 @@ def test_a_dropped_receipt_fails(exported: Exported, tmp_path: Path) -> None:
 
 
 def test_a_manifest_signed_with_another_key_fails(exported: Exported, tmp_path: Path) -> None:
-    pack = _tampered(exported, tmp_path, lambda m: None, resign=CryptoSigner.generate_ed25519())
+    pack = tampered(exported, tmp_path, lambda m: None, resign=CryptoSigner.generate_ed25519())
     key = exported.manifest_signer.public_key
     failures = _failures(verify_evidence(pack, keys=[key]))
     assert len(failures) == 1
@@ -274,7 +212,7 @@ def test_a_replaced_bundle_file_fails(exported: Exported, tmp_path: Path) -> Non
         name = next(n for n in members if n.endswith("/routing.rego"))
         members[name] = b"package agento.commissioning.routing\n\nallow := true\n"
 
-    pack = _tampered(exported, tmp_path, allow_everything, resign=exported.manifest_signer)
+    pack = tampered(exported, tmp_path, allow_everything, resign=exported.manifest_signer)
     failures = _failures(verify_evidence(pack, keys=[exported.manifest_signer.public_key]))
     revision = audit_report(exported.history).decisions[0].decision.bundle_revision
     assert len(failures) == 1
@@ -283,7 +221,7 @@ def test_a_replaced_bundle_file_fails(exported: Exported, tmp_path: Path) -> Non
 
 
 def test_the_pack_holds_the_exact_bundle_sources(exported: Exported) -> None:
-    members = _members(exported.pack)
+    members = pack_members(exported.pack)
     assert {
         name.removeprefix("bundles/1/"): content
         for name, content in members.items()
@@ -303,7 +241,7 @@ async def test_a_history_recorded_before_receipts_replays(exported: Exported) ->
 
 def test_cli_verify_exits_0_1_2_and_prints_json(exported: Exported, tmp_path: Path) -> None:
     key = tmp_path / "manifest.pub.pem"
-    key.write_bytes(_public_pem(exported.manifest_signer))
+    key.write_bytes(public_pem(exported.manifest_signer))
 
     def verify(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -317,23 +255,13 @@ def test_cli_verify_exits_0_1_2_and_prints_json(exported: Exported, tmp_path: Pa
     good = verify(str(exported.pack), "--key", str(key), "--json")
     assert good.returncode == 0, good.stderr
     assert EvidenceVerification.model_validate_json(good.stdout).ok
-    forged = _tampered(exported, tmp_path, lambda m: None, resign=CryptoSigner.generate_ed25519())
+    forged = tampered(exported, tmp_path, lambda m: None, resign=CryptoSigner.generate_ed25519())
     bad = verify(str(forged), "--key", str(key))
     assert bad.returncode == 1
     assert "FAILED manifest: the manifest does not verify with key" in bad.stdout
     missing = verify(str(tmp_path / "nothing.zip"), "--key", str(key))
     assert missing.returncode == 2
     assert missing.stderr.startswith("agento: cannot read evidence pack")
-
-
-def _public_pem(signer: CryptoSigner) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    return (
-        serialization.load_pem_private_key(signer.private_bytes, None)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
 
 
 def test_the_predicate_follows_its_documented_schema(exported: Exported) -> None:
@@ -343,7 +271,7 @@ def test_the_predicate_follows_its_documented_schema(exported: Exported) -> None
         "agento.evidence._pack import PackPredicate as P; "
         "print(json.dumps(P.model_json_schema(), indent=2))'`"
     )
-    envelope = json.loads(_members(exported.pack)[MANIFEST])
+    envelope = json.loads(pack_members(exported.pack)[MANIFEST])
     assert envelope["payloadType"] == "application/vnd.in-toto+json"
     statement = json.loads(base64.b64decode(envelope["payload"]))
     assert statement["_type"] == "https://in-toto.io/Statement/v1"
@@ -466,7 +394,7 @@ def test_a_timestamped_pack_verifies_against_the_authoritys_root(
         "verifying certificates"
     ), refused
     # Another pack's timestamp does not vouch for this manifest.
-    other = _members(exported.pack) | {"manifest.dsse.json.tsr": _members(pack)[TIMESTAMP]}
+    other = pack_members(exported.pack) | {"manifest.dsse.json.tsr": pack_members(pack)[TIMESTAMP]}
     swapped = tmp_path / "swapped.zip"
     with zipfile.ZipFile(swapped, "w") as archive:
         for name, content in other.items():

@@ -12,8 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.mypy.test_plugin import CASES, ROOT
+from tests.support.mypy_cases import CASES
 
+ROOT = Path(__file__).parents[2]
 DOC = ROOT / "docs" / "mypy-plugin.md"
 _ROW = re.compile(r"^\| `(?P<rule>agento-[a-z-]+)` \| (?P<caught>all|some|none) of (?P<n>\d+) \|")
 

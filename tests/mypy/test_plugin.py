@@ -11,9 +11,9 @@ import pytest
 from mypy import api
 
 from agento.rules import RULES, Checker
+from tests.support.mypy_cases import CASES
 
 ROOT = Path(__file__).parents[2]
-CASES = Path(__file__).parent / "cases"
 CONFIG = ROOT / "mypy.ini"
 MISDECLARED = ROOT / "examples" / "misdeclared"
 _ERROR = re.compile(r"(?P<file>[^:]+):(?P<line>\d+): error: (?P<message>.*)  \[(?P<code>[\w-]+)\]")

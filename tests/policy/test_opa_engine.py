@@ -18,7 +18,8 @@ import pytest
 from pydantic import JsonValue
 
 from agento import OpaServerEngine, PolicyEngineUnavailable, PolicyError
-from tests.policy.test_routing_policy import CASES, ROUTING
+from tests.support.engines import listing
+from tests.support.routing_cases import CASES, ROUTING
 
 PROVENANCE = {
     "version": "1.4.2",
@@ -81,22 +82,6 @@ async def test_a_policy_that_derives_no_allow_is_an_ordinary_deny() -> None:
     assert decision.reasons == ("policy result has no allow",)
     assert decision.bundle_revision == "unbundled"
     assert decision.decision_id  # a fresh id when OPA's decision log is off
-
-
-def listing(*packages: str) -> dict[str, JsonValue]:
-    """GET /v1/policies as OPA documents it: each module with its AST's package path."""
-    modules: list[JsonValue] = []
-    for package in packages:
-        path: list[JsonValue] = [{"type": "var", "value": "data"}]
-        path += [{"type": "string", "value": part} for part in package.split("/")]
-        modules.append(
-            {
-                "id": f"{package}.rego",
-                "raw": f"package {package.replace('/', '.')}\n",
-                "ast": {"package": {"path": path}, "rules": []},
-            }
-        )
-    return {"result": modules}
 
 
 def checked_engine(handler: Handler) -> OpaServerEngine:

@@ -10,7 +10,7 @@ import pytest
 
 import agento
 from agento._policy.rego_tests import run_policy_tests
-from tests.cli.test_cli import agento as agento_cli
+from tests.support.cli import agento as agento_cli
 
 ROOT = Path(__file__).parents[2]
 COMMISSIONING = ROOT / "examples" / "commissioning" / "policy"

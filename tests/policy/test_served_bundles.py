@@ -38,9 +38,11 @@ from agento._policy import served as bundle_service
 from agento._policy.bundle import build_tarball
 from agento._policy.signing import SIGNATURES, sign
 from agento.testing import governed_client
-from tests.support.governed import RouteWorkflow, Transfer, governed_worker
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import RouteWorkflow
+from tests.support.history import recorded_decisions
 from tests.support.keys import es256_key_pair
-from tests.workflow.test_execution import recorded_decisions
+from tests.support.runs import governed_worker
 
 ROUTE = "package agento.tests.route\n\ndefault allow := false\n\nallow if input.amount <= {limit}\n"
 

@@ -13,7 +13,7 @@ import agento
 from agento import BundleVerification, EmbeddedEngine, VerificationKey
 from agento._audit.report import AuditReport, DecisionRecorded, render
 from agento._policy.signing import SIGNATURES, _verified_payload, file_hash, sign
-from tests.cli.test_cli import agento as agento_cli
+from tests.support.cli import agento as agento_cli
 from tests.support.keys import es256_key_pair
 
 # From OPA's v1/bundle/verify_test.go: tokens OPA signed, with the keys that verify them.

@@ -33,11 +33,13 @@ from agento._audit.report import ReviewResolved, audit_report, render
 from agento._identity import confusable
 from agento._reviews.resolution import AUDIENCE as RESOLUTION_AUDIENCE
 from agento.testing import assert_replays, governance_violations, governed_client
-from tests.reviews.test_authority import REVIEWERS, paused, refusal, token
-from tests.support.governed import GOVERNED, POLICY_BUNDLE, WORKFLOWS, governed_worker
+from tests.support.engines import POLICY_BUNDLE, REVIEWERS
+from tests.support.governed_activities import GOVERNED
+from tests.support.governed_workflows import WORKFLOWS
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
 from tests.support.review_service import Serving, review_service
-from tests.workflow.test_execution import pending_reviews
+from tests.support.reviews import paused, pending_reviews, refusal, token
+from tests.support.runs import governed_worker
 
 APPROVERS = {"X-Forwarded-Groups": "approvers"}
 FULLWIDTH_ALICE = "\uff41\uff4c\uff49\uff43\uff45"

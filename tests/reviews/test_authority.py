@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.workflow import NondeterminismError
@@ -25,14 +24,12 @@ from agento import (
     EmbeddedEngine,
     PendingReview,
     ResolutionSigner,
-    ResolutionStatement,
     ResolveReview,
     ReviewerIdentity,
     ReviewOutcome,
     ReviewRefused,
     VerificationKey,
     resolve_review,
-    sign_resolution,
 )
 from agento._audit.report import (
     DecisionFailed,
@@ -43,34 +40,24 @@ from agento._audit.report import (
     render,
 )
 from agento.testing import OutageEngine, assert_replays, governance_violations, governed_client
-from tests.cli.test_cli import agento
-from tests.support.governed import (
-    GOVERNED,
-    POLICY_BUNDLE,
-    WORKFLOWS,
-    RouteWorkflow,
-    Transfer,
-    governed_worker,
-)
+from tests.support.cli import agento
+from tests.support.engines import POLICY_BUNDLE, REVIEWERS
+from tests.support.governed_activities import GOVERNED
+from tests.support.governed_workflows import WORKFLOWS
+from tests.support.history import doctored
 from tests.support.keys import es256_key_pair
-from tests.workflow.test_execution import pending_reviews
-from tests.workflow.test_governance_edges import doctored
-
-RESOLVE = "agento.resolve_review"
-REVIEWERS = "agento/tests/reviewers"
-CAROL = ReviewerIdentity(
-    subject="carol", email="carol@example.com", groups=("approvers",), issuer="test-idp"
+from tests.support.reviews import (
+    CAROL,
+    paused,
+    pending_reviews,
+    refusal,
+    service_key,
+    signer,
+    token,
 )
+from tests.support.runs import governed_worker
 
-
-@pytest.fixture(scope="module")
-def service_key() -> tuple[str, str]:
-    return es256_key_pair()
-
-
-@pytest.fixture
-def signer(service_key: tuple[str, str]) -> ResolutionSigner:
-    return ResolutionSigner(key=service_key[0], key_id="review-service")
+__all__ = ["service_key", "signer"]  # fixtures this module uses
 
 
 @pytest.fixture
@@ -83,53 +70,6 @@ def public_key_file(tmp_path: Path, service_key: tuple[str, str]) -> Path:
     path = tmp_path / "review-service.pub.pem"
     path.write_text(service_key[1])
     return path
-
-
-async def paused(
-    client: Client, task_queue: str, project_id: str = "p"
-) -> tuple[WorkflowHandle[Any, str], PendingReview]:
-    """A route run that alice requested, paused on its one review (the amount is over 100)."""
-    handle = await client.start_workflow(
-        RouteWorkflow.run,
-        Transfer(project_id=project_id, amount=150),
-        id=f"paused-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-    [review] = await pending_reviews(handle)
-    return handle, review
-
-
-def token(
-    signer: ResolutionSigner,
-    handle: WorkflowHandle[Any, Any],
-    review: PendingReview,
-    *,
-    approve: bool = True,
-    comment: str = "checked",
-    reviewer: ReviewerIdentity = CAROL,
-    key: str | None = None,
-    key_id: str | None = None,
-    issued_at: datetime | None = None,
-    review_id: str | None = None,
-) -> str:
-    statement = ResolutionStatement(
-        workflow_id=handle.id,
-        review_id=review_id or review.review_id,
-        decision_id=review.decision_id,
-        approve=approve,
-        comment=comment,
-        reviewer=reviewer,
-    )
-    return sign_resolution(
-        statement, key=key or signer.key, key_id=key_id or signer.key_id, issued_at=issued_at
-    )
-
-
-async def refusal(handle: WorkflowHandle[Any, Any], resolution: ResolveReview) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as raised:
-        await handle.execute_update(RESOLVE, resolution, result_type=ReviewOutcome)
-    assert isinstance(raised.value.cause, ApplicationError)
-    return raised.value.cause
 
 
 async def test_forged_expired_tampered_and_unsigned_resolutions_are_refused_writing_nothing(

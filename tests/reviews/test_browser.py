@@ -20,11 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from agento import EmbeddedEngine, ResolutionSigner, VerificationKey
 from agento.review import JwtAuth, review_app
 from agento.testing import governed_client
-from tests.reviews.test_authority import paused
 from tests.support.browser import browser as browser  # skips this module without Chromium
-from tests.support.governed import POLICY_BUNDLE, governed_worker
+from tests.support.engines import POLICY_BUNDLE
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
-from tests.workflow.test_execution import pending_reviews
+from tests.support.reviews import paused, pending_reviews
+from tests.support.runs import governed_worker
 
 
 @pytest.fixture

@@ -14,15 +14,12 @@ from agento import EmbeddedEngine
 from agento._audit.report import ReviewResolved, audit_report
 from agento._workflow.review_board import ReviewBoard
 from agento.testing import assert_replays, governed_client, server_binary
-from tests.cli.test_cli import agento as agento_cli
-from tests.support.governed import (
-    POLICY_BUNDLE,
-    WORKFLOWS,
-    RouteWorkflow,
-    Transfer,
-    governed_worker,
-)
-from tests.workflow.test_execution import pending_reviews
+from tests.support.cli import agento as agento_cli
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import WORKFLOWS, RouteWorkflow
+from tests.support.reviews import pending_reviews
+from tests.support.runs import governed_worker
 
 
 async def test_a_worker_refuses_a_namespace_without_the_attribute_until_setup() -> None:

@@ -17,9 +17,10 @@ from agento import EmbeddedEngine, PendingReview, ResolutionSigner
 from agento._reviews.visibility import listed_reviews
 from agento.review import DevUserAuth, review_app
 from agento.testing import governed_client
-from tests.reviews.test_authority import paused
-from tests.support.governed import POLICY_BUNDLE, governed_worker
+from tests.support.engines import POLICY_BUNDLE
 from tests.support.keys import es256_key_pair
+from tests.support.reviews import paused
+from tests.support.runs import governed_worker
 
 SIGNER = ResolutionSigner(key=es256_key_pair()[0], key_id="review-service")
 

@@ -33,10 +33,11 @@ from agento._reviews.visibility import ListedReview
 from agento.review import DevUserAuth, JwtAuth, ProxyHeaderAuth, Unauthenticated, review_app
 from agento.review._pages import queue
 from agento.testing import governance_violations, governed_client
-from tests.reviews.test_authority import paused
-from tests.support.governed import GOVERNED, POLICY_BUNDLE, governed_worker
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import GOVERNED
 from tests.support.keys import AUDIENCE, ISSUER, Idp, es256_key_pair
-from tests.workflow.test_execution import pending_reviews
+from tests.support.reviews import paused, pending_reviews
+from tests.support.runs import governed_worker
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ from temporalio import workflow
 
 import agento
 from agento import Idempotency, IdempotencyKey, PolicyClass
-from tests.support.governed import EXECUTED, ROUTE, Transfer
+from tests.support.engines import ROUTE
+from tests.support.governed_activities import EXECUTED, Transfer
 
 
 @agento.activity(

@@ -10,7 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 import agento
-from tests.support.governed import POLICY_BUNDLE
+from tests.support.engines import POLICY_BUNDLE
 from tests.support.ledger import LEDGER_ACTIVITIES, LEDGER_WORKFLOWS
 
 

@@ -11,8 +11,8 @@ from temporalio.worker import Worker
 
 import agento
 from agento import ReviewReason
+from tests.support.reviews import pending_reviews
 from tests.support.zoned import ZONED_BUNDLE, BookVisitWorkflow, SiteVisit, book_visit
-from tests.workflow.test_execution import pending_reviews
 
 MONDAY_NOON_UTC = 1517832000000000000  # 2018-02-05T12:00:00Z
 

@@ -13,8 +13,11 @@ from temporalio.testing import WorkflowEnvironment
 import agento
 from agento import EmbeddedEngine
 from agento.testing import server_binary
-from tests.support.governed import POLICY_BUNDLE, RouteWorkflow, Transfer, governed_worker
-from tests.workflow.test_execution import failure_of, pending_reviews
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import RouteWorkflow
+from tests.support.reviews import pending_reviews
+from tests.support.runs import failure_of, governed_worker
 
 
 async def test_a_review_on_a_fresh_time_skipping_server_times_out_instead_of_wedging() -> None:

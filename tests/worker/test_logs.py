@@ -10,8 +10,10 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from agento.testing import governed_client
-from tests.support.governed import BypassWorkflow, RouteWorkflow, Transfer
-from tests.workflow.test_execution import flaky, start
+from tests.support.engines import flaky
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import BypassWorkflow, RouteWorkflow
+from tests.support.runs import start
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

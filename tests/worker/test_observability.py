@@ -33,17 +33,16 @@ from temporalio.testing import WorkflowEnvironment
 import agento
 from agento import EmbeddedEngine, ResolveReview, ReviewOutcome
 from agento.testing import OutageEngine
-from tests.support.governed import (
-    POLICY_BUNDLE,
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import Payment, Transfer
+from tests.support.governed_workflows import (
     BypassWorkflow,
-    Payment,
     PayWorkflow,
     RouteWorkflow,
-    Transfer,
     UnsafeRetryWorkflow,
-    governed_worker,
 )
-from tests.workflow.test_execution import pending_reviews
+from tests.support.reviews import pending_reviews
+from tests.support.runs import governed_worker
 
 _SERIES = re.compile(r"^(?P<name>\w+)\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 

@@ -15,8 +15,8 @@ from temporalio.worker import Worker
 
 from agento import AgentoPlugin, EmbeddedEngine, MisdeclaredActivityError, as_temporal_activities
 from tests.support.activities import WELL_DECLARED, check_specs, count_specs
+from tests.support.engines import POLICY_BUNDLE
 from tests.support.factory import build
-from tests.support.governed import POLICY_BUNDLE
 from tests.support.workflows import CountSpecsWorkflow, PlainCountSpecsWorkflow
 
 

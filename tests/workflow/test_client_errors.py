@@ -14,14 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 import agento
 from agento import EmbeddedEngine
 from agento.testing import governed_client
-from tests.support.governed import (
-    POLICY_BUNDLE,
-    RouteWorkflow,
-    Transfer,
-    UnserializableWorkflow,
-    governed_worker,
-)
-from tests.workflow.test_execution import pending_reviews, recorded_decisions
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import Transfer
+from tests.support.governed_workflows import RouteWorkflow, UnserializableWorkflow
+from tests.support.history import recorded_decisions
+from tests.support.reviews import pending_reviews
+from tests.support.runs import governed_worker
 
 
 @pytest.fixture

@@ -15,13 +15,7 @@ from pydantic import JsonValue
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import (
-    Client,
-    WorkflowFailureError,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -31,7 +25,6 @@ from agento import (
     Decision,
     EmbeddedEngine,
     PendingReview,
-    PolicyInput,
     ResolveReview,
     ReviewOutcome,
     ReviewReason,
@@ -44,40 +37,35 @@ from agento.testing import (
     governance_violations,
     governed_client,
 )
-from tests.support import governed
-from tests.support.governed import (
+from tests.support.engines import POLICY_BUNDLE, ROUTE, flaky
+from tests.support.governed_activities import (
     EXECUTED,
     GOVERNED,
-    POLICY_BUNDLE,
     SYNC_GOVERNED,
+    Clashing,
+    Payment,
+    Transfer,
+)
+from tests.support.governed_workflows import (
     WORKFLOWS,
     BypassInThreadWorkflow,
     BypassWorkflow,
-    Clashing,
     ClashWorkflow,
     MisuseWorkflow,
     PayInThreadWorkflow,
-    Payment,
     PayWorkflow,
     ReconciledStallWorkflow,
     RouteTwiceWorkflow,
     RouteWorkflow,
     StallWorkflow,
     StartedWorkflow,
-    Transfer,
     UnsafeRetryWorkflow,
     UpsertAcrossContinueAsNewWorkflow,
     UpsertTwiceWorkflow,
-    governed_worker,
 )
-
-PENDING = "agento.pending_reviews"
-RESOLVE = "agento.resolve_review"
-
-
-def flaky(failures: int | None) -> OutageEngine:
-    """The embedded engine behind an outage of ``failures`` decisions (``None``: for good)."""
-    return OutageEngine(EmbeddedEngine(POLICY_BUNDLE), failures=failures)
+from tests.support.history import recorded_decisions
+from tests.support.reviews import PENDING, RESOLVE, pending_reviews
+from tests.support.runs import failure_of, governed_worker, start
 
 
 @pytest.fixture
@@ -85,53 +73,8 @@ def env(agento_time_skipping_env: WorkflowEnvironment) -> WorkflowEnvironment:
     return agento_time_skipping_env
 
 
-async def start(
-    client: Client, workflow: Any, request: PolicyInput
-) -> tuple[WorkflowHandle[Any, Any], Worker]:
-    task_queue = f"q-{uuid.uuid4()}"
-    worker = Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=agento.as_temporal_activities(*GOVERNED),
-    )
-    handle = await client.start_workflow(
-        workflow, request, id=f"wf-{uuid.uuid4()}", task_queue=task_queue
-    )
-    return handle, worker
-
-
-async def pending_reviews(handle: WorkflowHandle[Any, Any]) -> list[PendingReview]:
-    for _ in range(200):
-        pending: list[PendingReview] = await handle.query(PENDING, result_type=list[PendingReview])
-        if pending:
-            return pending
-        await asyncio.sleep(0.05)
-    raise AssertionError("no review became pending")
-
-
-async def failure_of(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
-    """The typed error a workflow failed with."""
-    with pytest.raises(WorkflowFailureError) as raised:
-        await handle.result()
-    assert isinstance(raised.value.cause, ApplicationError), raised.value.cause
-    return raised.value.cause
-
-
 async def assert_governed(handle: WorkflowHandle[Any, Any]) -> None:
     assert governance_violations(await handle.fetch_history(), GOVERNED) == []
-
-
-def recorded_decisions(history: Any) -> list[Decision]:
-    convert = PydanticPayloadConverter()
-    return [
-        convert.from_payload(
-            e.marker_recorded_event_attributes.details["result"].payloads[0], Decision
-        )
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
 
 
 async def test_allowed_activity_runs_once_with_its_decision_in_history(
@@ -151,7 +94,7 @@ async def test_allowed_activity_runs_once_with_its_decision_in_history(
     history = await handle.fetch_history()
     [decision] = recorded_decisions(history)
     assert decision.allow is True
-    assert decision.policy == governed.ROUTE
+    assert decision.policy == ROUTE
     assert decision.input["amount"] == 40
     assert decision.input["agento"] == {
         "activity": "route",

@@ -12,9 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.api.history.v1 import History
-from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -32,24 +30,18 @@ from agento import (
 )
 from agento._audit.report import DecisionFailed, DecisionRecorded, ReviewResolved, audit_report
 from agento.testing import assert_replays, governance_violations, governed_client
-from tests.policy.test_opa_engine import listing
-from tests.support.governed import (
-    EXECUTED,
-    GOVERNED,
-    POLICY_BUNDLE,
-    ROUTE,
-    UNSERIALIZABLE,
+from tests.support.engines import POLICY_BUNDLE, ROUTE, flaky, listing
+from tests.support.governed_activities import EXECUTED, GOVERNED, UNSERIALIZABLE, Transfer
+from tests.support.governed_workflows import (
     OversizedWorkflow,
     RouteWorkflow,
-    Transfer,
     UnserializableWorkflow,
-    governed_worker,
 )
+from tests.support.history import doctored
 from tests.support.ledger import Booking, Ledger, RefundWorkflow, refund, running_ledger
+from tests.support.reviews import RESOLVE, pending_reviews
+from tests.support.runs import failure_of, governed_worker
 from tests.support.versions import DeployV1, DeployV2, deploy_v1, deploy_v2
-from tests.workflow.test_execution import failure_of, flaky, pending_reviews
-
-RESOLVE = "agento.resolve_review"
 
 
 @pytest.fixture
@@ -135,33 +127,6 @@ async def test_concurrent_resolutions_of_one_review_accept_exactly_one(
             ]
             assert [r.outcome.approved for r in resolutions] == [winner.approved]
             assert governance_violations(history, GOVERNED) == []
-
-
-async def doctored(
-    history: WorkflowHistory, change: Any, *, duplicate: bool = False
-) -> WorkflowHistory:
-    """``history`` with its review resolution changed by ``change`` (and, with ``duplicate``,
-    resolved a second time right after): the histories a broken or forged worker would write."""
-    convert = PydanticPayloadConverter()
-    events = list(History(events=history.events).events)
-    position = next(
-        i
-        for i, e in enumerate(events)
-        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
-        and e.workflow_execution_update_completed_event_attributes.outcome.HasField("success")
-    )
-    completed = events[position]
-    payloads = completed.workflow_execution_update_completed_event_attributes.outcome.success
-    outcome = convert.from_payload(payloads.payloads[0], ReviewOutcome)
-    changed = type(completed)()
-    changed.CopyFrom(completed)
-    changed.workflow_execution_update_completed_event_attributes.outcome.success.payloads[
-        0
-    ].CopyFrom(convert.to_payload(change(outcome)))
-    events[position] = changed if not duplicate else completed
-    if duplicate:
-        events.insert(position + 1, changed)
-    return WorkflowHistory(history.workflow_id, events)
 
 
 async def test_governance_violations_flags_double_resolutions_and_runs_after_a_rejection(
