@@ -35,16 +35,15 @@ from agento.agents.pydantic_ai import framework_activities
 from agento.testing import start_dev_server
 from examples.agent_refunds.activities import ACTIVITIES as REFUND_ACTIVITIES
 from examples.agent_refunds.pydantic_ai_desk import PydanticRefundDesk, refund_desk
-from tests.support.governed import (
-    GOVERNED,
-    POLICY_BUNDLE,
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import GOVERNED, Transfer
+from tests.support.governed_workflows import (
     WORKFLOWS,
     RouteWorkflow,
     StartedWorkflow,
-    Transfer,
     UpsertAcrossContinueAsNewWorkflow,
-    governed_worker,
 )
+from tests.support.runs import governed_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 REFUND_POLICY = Path(__file__).parents[2] / "examples" / "agent_refunds" / "policy"

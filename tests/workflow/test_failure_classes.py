@@ -22,16 +22,13 @@ from agento import (
     PolicyEngineUnavailable,
     PolicyError,
 )
-from agento._decision.protocol import PENDING_REVIEWS_QUERY
-from agento._reviews.models import PendingReview, ReviewReason
+from agento._reviews.models import ReviewReason
 from agento.testing import governed_client
-from tests.support.governed import (
-    EXECUTED,
-    POLICY_BUNDLE,
-    RouteWorkflow,
-    Transfer,
-    governed_worker,
-)
+from tests.support.engines import POLICY_BUNDLE
+from tests.support.governed_activities import EXECUTED, Transfer
+from tests.support.governed_workflows import RouteWorkflow
+from tests.support.reviews import pending_reviews
+from tests.support.runs import governed_worker
 
 
 class EngineTimedOut(PolicyEngineUnavailable):
@@ -116,12 +113,7 @@ async def test_an_unavailable_subclass_is_retried_then_reviewed(env: WorkflowEnv
             id=f"wf-{uuid.uuid4()}",
             task_queue=task_queue,
         )
-        pending: list[PendingReview] = []
-        for _ in range(400):
-            pending = await handle.query(PENDING_REVIEWS_QUERY, result_type=list[PendingReview])
-            if pending:
-                break
-            await asyncio.sleep(0.05)
+        pending = await pending_reviews(handle)
         await handle.terminate("done")
     [review] = pending
     assert review.reason is ReviewReason.ENGINE_UNAVAILABLE
