@@ -4,7 +4,6 @@ its name's: a subclass is treated as its family."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
 
 import pytest
@@ -28,7 +27,7 @@ from tests.support.engines import POLICY_BUNDLE
 from tests.support.governed_activities import EXECUTED, Transfer
 from tests.support.governed_workflows import RouteWorkflow
 from tests.support.reviews import pending_reviews
-from tests.support.runs import governed_worker
+from tests.support.runs import start
 
 
 class EngineTimedOut(PolicyEngineUnavailable):
@@ -83,15 +82,9 @@ async def test_a_policy_error_subclass_fails_the_run_unretried_and_unreviewable(
 ) -> None:
     engine = RaisingEngine(error)
     client = governed_client(env, engine, decision_attempts=2)
-    task_queue = f"q-{uuid.uuid4()}"
     before = len(EXECUTED)
-    async with governed_worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=10),
-            id=f"wf-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+    handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="p", amount=10))
+    async with worker:
         with pytest.raises(WorkflowFailureError) as raised:
             await asyncio.wait_for(handle.result(), timeout=60)
     failure = agento.governance_failure(raised.value)
@@ -105,14 +98,8 @@ async def test_a_policy_error_subclass_fails_the_run_unretried_and_unreviewable(
 async def test_an_unavailable_subclass_is_retried_then_reviewed(env: WorkflowEnvironment) -> None:
     engine = RaisingEngine(EngineTimedOut("no answer in 2 s"))
     client = governed_client(env, engine, decision_attempts=2)
-    task_queue = f"q-{uuid.uuid4()}"
-    async with governed_worker(client, task_queue):
-        handle = await client.start_workflow(
-            RouteWorkflow.run,
-            Transfer(project_id="p", amount=10),
-            id=f"wf-{uuid.uuid4()}",
-            task_queue=task_queue,
-        )
+    handle, worker = await start(client, RouteWorkflow.run, Transfer(project_id="p", amount=10))
+    async with worker:
         pending = await pending_reviews(handle)
         await handle.terminate("done")
     [review] = pending
