@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The packaged Temporal binaries (temporal, temporal-test-server) live in $(BIN).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo demo-agent test lint typecheck pytest bench differential faults clean
+.PHONY: demo demo-agent test lint typecheck pytest bench differential conformance faults clean
 
 # The differential tests' oracle: OPA v1.20.2's own evaluator. Its wheel says Python >= 3.14
 # but runs on 3.11 (docs/policies.md, "Choosing the engine"); it is a dev tool, not a dependency.
@@ -45,6 +45,11 @@ bench: $(VENV)/.installed
 EXAMPLES ?= 2000
 differential: $(VENV)/.installed
 	$(BIN)/python -m tests.policy.differential --examples $(EXAMPLES)
+
+# OPA's own conformance cases, from a checkout of OPA (the project keeps no copies of OPA's files):
+# make conformance AGENTO_OPA_CASES=/path/to/opa/v1/test/cases/testdata/v1
+conformance: $(VENV)/.installed
+	AGENTO_OPA_CASES=$(AGENTO_OPA_CASES) $(BIN)/python -m tests.policy.opa_conformance
 
 # The fault-injection suite; fewer trials with `make faults TRIALS=10`.
 TRIALS ?= 50

@@ -125,7 +125,7 @@ class EmbeddedEngine:
         self._interpreter = Interpreter()
         self._interpreter.log_level = LogLevel.NONE
         self._interpreter.strict_built_in_errors = False  # OPA's default
-        self.analysis = self._check(reproducible)
+        self.analysis = self._check(reproducible, preflight=preflight and hasattr(os, "fork"))
         self._runtime = canonical_json({"env": dict(environment or {})})
         """What ``opa.runtime()`` answers, as Rego text: the environment given, nothing else."""
         self._entrypoints = self._entrypoint_rules()
@@ -133,10 +133,12 @@ class EmbeddedEngine:
             self._preflight()
         self._compiled = self._compile()
 
-    def _check(self, reproducible: bool) -> BundleAnalysis:
+    def _check(self, reproducible: bool, *, preflight: bool) -> BundleAnalysis:
+        """The load-time refusals. What makes rego-cpp abort only in some bundles is refused
+        here only without the preflight, which tries the bundle and refuses it if it dies."""
         bundle = self.bundle
         analysis = analyse(bundle.modules, is_builtin=self._interpreter.is_builtin)
-        problems = list(analysis.problems)
+        problems = list(analysis.problems) + ([] if preflight else list(analysis.crash_risks))
         if reproducible:
             problems += [
                 PolicyProblem(
@@ -194,7 +196,8 @@ class EmbeddedEngine:
             f"{steps[-1] if steps else 'compiling it'}"
             + (f" ({printed.strip('; ')[:300]})" if printed.strip("; ") else "")
             + ": it is refused, and this process keeps running. Rewrite the construct in that "
-            "package, or serve this bundle from an OPA server"
+            "package, or serve this bundle from an OPA server",
+            self.analysis.crash_risks,
         )
 
     def _compile(self) -> Bundle:
@@ -429,7 +432,8 @@ def _value(node: object) -> JsonValue:
     if kind is NodeKind.Float:
         return float(text)
     if kind in (NodeKind.Boolean, NodeKind.True_, NodeKind.False_):
-        return bool(text == "true")
+        # A membership (`x in xs`, `internal.member_2`) answers rego-cpp's true written "True".
+        return text in ("true", "True")
     if kind is NodeKind.Null:
         return None
     raise _Unreadable(f"the engine answered a {kind.name} where a JSON value belongs")

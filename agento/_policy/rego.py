@@ -58,22 +58,24 @@ _REMOVED_BUILTINS = frozenset(
 )
 """Deprecated built-ins OPA 1.0 removed."""
 
-_BY_TEXT = "the embedded engine (rego-cpp) orders numbers by their text"
 _DIVERGENT_BUILTINS = {
-    "max": f"{_BY_TEXT}: max([1001, 999]) is 999. Write it as a comprehension: "
-    "`largest := [x | some x in xs; count([y | some y in xs; y > x]) == 0][0]`",
-    "min": f"{_BY_TEXT}: min([-0.01, -5]) is -0.01. Write it as a comprehension: "
-    "`smallest := [x | some x in xs; count([y | some y in xs; y < x]) == 0][0]`",
-    "sort": f"{_BY_TEXT}: sort([3, 10, 2]) is [10, 2, 3]. Compare the values themselves "
-    "(`x < y` orders as OPA does), or serve this bundle from an OPA server",
-    "semver.compare": "the embedded engine (rego-cpp) compares versions by their text: "
-    'semver.compare("1.10.0", "1.9.9") is -1. Compare major, minor and patch as numbers, '
-    'one at a time (`to_number(split(v, ".")[1])`)',
     "time.parse_ns": "the embedded engine (rego-cpp) answers undefined for a layout OPA "
     "parses; for RFC 3339 times use `time.parse_rfc3339_ns`",
 }
 """Built-ins whose answers in rego-cpp are not OPA's on ordinary arguments, each with the
 rewrite that gives OPA's answer on both engines (found by tests/policy/differential.py)."""
+
+REWRITTEN_BUILTINS = {
+    "max": "max_of",
+    "min": "min_of",
+    "sort": "sorted",
+    "semver.compare": "semver_compare",
+    "strings.split_n": "split_n",
+}
+"""Built-ins rego-cpp answers otherwise (it orders numbers by their text: ``max([1001, 999])``
+was 999, ``semver.compare("1.10.0", "1.9.9")`` -1) or lacks (``strings.split_n``): `ordered`
+writes each call as a call of the function of `ORDER_MODULE` named here, which gives OPA's
+answer (tests/policy/test_conformance.py runs OPA's own cases of them)."""
 
 _V0_BODY = (
     "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
@@ -85,6 +87,15 @@ _NOT_OVER_A_READ = (
     "rule does not apply, and the embedded engine (rego-cpp) makes the `not` true, so it does. "
     'Bind the value first, `groups := input.reviewer.groups` then `not "x" in groups`, which '
     "both evaluate alike"
+)
+_NOT_VARIABLES = frozenset(
+    {"true", "false", "null", "input", "data", "not", "some", "every", "in", "with", "as", "if"}
+)
+_UNIFIED_LIKE_A_PACKAGE = (
+    "variable `{name}` in a unification (`=`), named like the package `{name}`: rego-cpp can "
+    "leave it without a value (`s contains {name} if {name} = data.x.y` has no member, a function "
+    "so binding it answers nothing), where OPA binds it. Name the variable apart from the "
+    "bundle's packages, or bind it with `:=`"
 )
 _NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
@@ -165,6 +176,11 @@ class _Module:
     """Offsets of ``with input as ...``: the whole input replaced."""
     comparisons: list[_Comparison] = field(default_factory=list)
     """Every ``a < b``, ``a <= b``, ``a > b``, ``a >= b``, where it starts and ends."""
+    replacements: list[tuple[str, int]] = field(default_factory=list)
+    """References given as a ``with ... as`` value (``with time.now_ns as opa.runtime``): a
+    built-in named there is called where the replaced one would be."""
+    unified: list[tuple[str, int]] = field(default_factory=list)
+    """Variables standing alone on a side of ``=`` (``x = data.a.q``), and where."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +199,10 @@ class BundleAnalysis:
     builtins: Mapping[str, frozenset[str]]
     """Policy path (``a/b/c``) -> every built-in its evaluation may call, through the packages
     it reads included."""
+    crash_risks: tuple[PolicyProblem, ...] = ()
+    """Constructs that make rego-cpp abort compiling some bundles (``with input as ...`` over a
+    rule that calls anything): a problem only where the engine cannot try the bundle in a child
+    process first (`agento.EmbeddedEngine` ``preflight``), and the reason when that child dies."""
 
     def nondeterministic(self, policy: str) -> frozenset[str]:
         return self.builtins.get(policy, frozenset()) & NONDETERMINISTIC_BUILTINS
@@ -195,11 +215,18 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
     for module in parsed.values():
         functions.setdefault(module.package, set()).update(module.functions)
     problems: list[PolicyProblem] = []
+    risks: list[PolicyProblem] = []
     called: dict[str, set[str]] = {}
     reads: dict[str, set[str]] = {}
+    roots = {module.package.split("/")[0] for module in parsed.values() if module.package}
     for name, module in parsed.items():
         source = modules[name]
         found = list(module.problems)
+        found += [
+            (offset, _UNIFIED_LIKE_A_PACKAGE.format(name=variable))
+            for variable, offset in module.unified
+            if variable in roots
+        ]
         builtins = called.setdefault(module.package, set())
         reads.setdefault(module.package, set()).update(module.reads)
         for call, offset in module.calls:
@@ -214,18 +241,34 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 continue
             elif call in _DIVERGENT_BUILTINS:
                 found.append((offset, f"built-in `{call}`: {_DIVERGENT_BUILTINS[call]}"))
-            elif is_builtin(call):
+            elif call in REWRITTEN_BUILTINS or is_builtin(call):
                 builtins.add(call)
             else:
                 found.append(
                     (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
-        found += [(offset, _INPUT_REPLACED) for offset in module.input_replaced]
+        for reference, offset in module.replacements:
+            if reference in functions.get(module.package, ()):
+                continue
+            if reference in _DIVERGENT_BUILTINS or reference in REWRITTEN_BUILTINS:
+                found.append(
+                    (
+                        offset,
+                        f"built-in `{reference}` as a `with` value: rego-cpp "
+                        "answers it otherwise; call it from a function of your own",
+                    )
+                )
+            elif is_builtin(reference):
+                builtins.add(reference)
         problems += [
             PolicyProblem(name, *location(source, offset), message)
             for offset, message in sorted(found)
         ]
-    return BundleAnalysis(tuple(problems), _closure(called, reads))
+        risks += [
+            PolicyProblem(name, *location(source, offset), _INPUT_REPLACED)
+            for offset in module.input_replaced
+        ]
+    return BundleAnalysis(tuple(problems), _closure(called, reads), tuple(risks))
 
 
 _INPUT_REPLACED = (
@@ -298,6 +341,7 @@ class _Parser:
         self.tokens = list(_tokens(source))
         self.pos = 0
         self.found = _Module()
+        self.in_function = False
         words = [t.text if t.kind == "name" else "" for t in self.tokens]
         self.found.input_replaced = [
             self.tokens[i].offset
@@ -311,7 +355,15 @@ class _Parser:
     def negations_over_reads(self) -> Iterator[int]:
         """Each ``not`` whose expression calls something on, compares, or looks up by a value
         read from ``input``: the token positions. (``data`` is the bundle's own, the same for
-        every decision, and its tests and the preflight evaluate it.)"""
+        every decision, and its tests and the preflight evaluate it.) None in a module importing
+        ``future.keywords`` or ``future.keywords.not``: there OPA's `not` of an expression whose
+        operands are undefined is true, as rego-cpp's always is."""
+        texts = [t.text for t in self.tokens if t.kind not in ("newline", "string")]
+        for i in range(len(texts)):
+            if texts[i : i + 4] == ["import", "future", ".", "keywords"]:
+                rest = texts[i + 4 : i + 6]
+                if rest[:1] != ["."] or rest == [".", "not"]:
+                    return
         for i, token in enumerate(self.tokens):
             if token.kind != "name" or token.text != "not":
                 continue
@@ -426,7 +478,8 @@ class _Parser:
         name = self.rule_ref()
         if name and head is not None:
             self.found.rules.append((name, head.offset))
-        if self.at("("):
+        self.in_function = self.at("(")
+        if self.in_function:
             self.group()
             if name:
                 self.found.functions.add(name)
@@ -498,6 +551,7 @@ class _Parser:
 
     def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
         expect_operand = True
+        start, unifies = self.pos, False
         # The comparison being read: where its left operand started, and its operator.
         segment: int | None = None
         operator: _Token | None = None
@@ -529,6 +583,7 @@ class _Parser:
             elif token.text == "{":
                 break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
+                unifies |= token.text == "="
                 if token.text in _ORDERING and operator is None and segment is not None:
                     operator, operator_at = token, self.pos
                 elif token.text not in _ARITHMETIC:
@@ -541,10 +596,49 @@ class _Parser:
                 self.reference()
                 if self.at("as"):
                     self.advance()
+                    self.with_value()
                 expect_operand = True
             else:
                 break
         close()
+        if unifies:
+            self.note_unified(start, self.pos)
+
+    def note_unified(self, start: int, end: int) -> None:
+        """Note the variables of an expression that unifies (``=``), tokens ``start:end``; not
+        a variable given a constant outside a function (``x = "a"``), which rego-cpp binds."""
+        words = [t for t in self.tokens[start:end] if t.kind != "newline"]
+        constant = [
+            w.kind in ("string", "number") or w.text in ("true", "false", "null")
+            for w in words[::2]
+        ]
+        if not self.in_function and len(words) == 3 and words[1].text == "=" and any(constant):
+            return
+        for i, token in enumerate(words):
+            if (
+                token.kind == "name"
+                and token.text not in _NOT_VARIABLES
+                and (i == 0 or words[i - 1].text != ".")
+                and (i + 1 == len(words) or words[i + 1].text != "(")
+            ):
+                self.found.unified.append((token.text, token.offset))
+
+    def with_value(self) -> None:
+        """Note a ``with ... as`` value that is a bare reference (a built-in named, not called);
+        the value itself is read as the operand that follows."""
+        start = self.pos
+        while (token := self.peek()) is not None and (
+            token.kind == "name" if (self.pos - start) % 2 == 0 else token.text == "."
+        ):
+            self.pos += 1
+        words = self.tokens[start : self.pos]
+        self.pos = start
+        following = self.peek_at(start + len(words))
+        if words and words[-1].kind == "name" and not (following and following.text in "([."):
+            self.found.replacements.append(("".join(t.text for t in words), words[0].offset))
+
+    def peek_at(self, index: int) -> _Token | None:
+        return self.tokens[index] if index < len(self.tokens) else None
 
     def operand(self, token: _Token) -> bool:
         """Read one operand (or a prefix of one); whether an operand is still expected."""
@@ -666,22 +760,132 @@ else := ranks[type_name(a)] {operator[0]} ranks[type_name(b)]
 objects < sets), which rego-cpp does not follow: ``"4.999" >= 5`` is true in OPA, and was false
 in rego-cpp (``0 <= true`` was true)."""
 
+ORDER_MODULE += """
+collection(xs) if is_array(xs)
+
+collection(xs) if is_set(xs)
+
+max_of(xs) := m if {
+\tcollection(xs)
+\tvalues := [x | some x in xs]
+\tcount(values) > 0
+\tm := [x | some x in values; count([y | some y in values; gt(y, x)]) == 0][0]
+}
+
+min_of(xs) := m if {
+\tcollection(xs)
+\tvalues := [x | some x in xs]
+\tcount(values) > 0
+\tm := [x | some x in values; count([y | some y in values; lt(y, x)]) == 0][0]
+}
+
+sorted(xs) := result if {
+\tcollection(xs)
+\tvalues := [x | some x in xs]
+\tat := {p: x |
+\t\tx := values[i]
+\t\tbelow := count([y | some y in values; lt(y, x)])
+\t\tbefore := count([j | y := values[j]; j < i; y == x])
+\t\tp := below + before
+\t}
+\tresult := [v | some k in numbers.range(0, count(values) - 1); v := at[k]]
+}
+
+order(a, b) := -1 if a < b
+else := 1 if a > b
+else := 0
+
+semver_compare(a, b) := c if {
+\tsemver.is_valid(a)
+\tsemver.is_valid(b)
+\tc := semver_order(semver_parts(a), semver_parts(b))
+}
+
+semver_parts(v) := {"core": core, "pre": pre} if {
+\tversion := split(v, "+")[0]
+\ti := indexof(version, "-")
+\ti >= 0
+\tcore := [to_number(n) | some n in split(substring(version, 0, i), ".")]
+\tpre := split(substring(version, i + 1, -1), ".")
+} else := {"core": core, "pre": []} if {
+\tcore := [to_number(n) | some n in split(split(v, "+")[0], ".")]
+}
+
+semver_order(a, b) := order(a.core[0], b.core[0]) if order(a.core[0], b.core[0]) != 0
+else := order(a.core[1], b.core[1]) if order(a.core[1], b.core[1]) != 0
+else := order(a.core[2], b.core[2]) if order(a.core[2], b.core[2]) != 0
+else := prerelease_order(a.pre, b.pre)
+
+prerelease_order(a, b) := 0 if {
+\tcount(a) == 0
+\tcount(b) == 0
+} else := 1 if {
+\tcount(a) == 0
+} else := -1 if {
+\tcount(b) == 0
+} else := identifier_order(a[i], b[i]) if {
+\tdiffering := [j | x := a[j]; j < count(b); identifier_order(x, b[j]) != 0]
+\ti := [j | some j in differing; count([k | some k in differing; k < j]) == 0][0]
+} else := order(count(a), count(b))
+
+identifier_order(a, b) := order(to_number(a), to_number(b)) if {
+\tnumeric(a)
+\tnumeric(b)
+} else := -1 if {
+\tnumeric(a)
+} else := 1 if {
+\tnumeric(b)
+} else := order(a, b)
+
+numeric(s) if regex.match(`^[0-9]+$`, s)
+
+split_n(s, delimiter, n) := parts if {
+\tis_string(s)
+\tis_string(delimiter)
+\tis_number(n)
+\tn == round(n)
+\tn >= 0
+\tparts := array.slice(split(s, delimiter), 0, n)
+} else := parts if {
+\tis_string(s)
+\tis_string(delimiter)
+\tis_number(n)
+\tn == round(n)
+\tpieces := split(s, delimiter)
+\tparts := array.slice(pieces, count(pieces) + n, count(pieces))
+}
+"""
+"""With the ordering, the functions that give OPA's answers for the built-ins rego-cpp answers
+otherwise or lacks (`REWRITTEN_BUILTINS`), built on that ordering."""
+
 
 def ordered(source: str) -> str:
     """``source`` with every ordering comparison ``a < b`` written as a call of `ORDER_MODULE`
     (``data.agento__order.lt(a, b)``), on the same lines, so that rego-cpp orders values of
-    different types as OPA does."""
-    comparisons = _Parser(source).module().comparisons
-    if not comparisons:
+    different types as OPA does; and every call of a built-in of `REWRITTEN_BUILTINS` as a call
+    of the function there that gives OPA's answer (``max(xs)`` as
+    ``data.agento__order.max_of(xs)``)."""
+    module = _Parser(source).module()
+    calls = [
+        (name, offset)
+        for name, offset in module.calls
+        if name in REWRITTEN_BUILTINS
+        and name not in module.functions
+        and name.split(".")[0] not in module.imports
+    ]
+    if not module.comparisons and not calls:
         return source
     # Point edits: open before each left operand (the outer comparison first), the operator
-    # becomes a comma, close after each right operand (the inner comparison first).
+    # becomes a comma, close after each right operand (the inner comparison first); a call's
+    # name is replaced after any opening at its offset.
     edits: list[tuple[int, int, int, str]] = []  # offset, order, length replaced, text
-    for c in comparisons:
+    for c in module.comparisons:
         width = c.end - c.start
         edits.append((c.start, -width, 0, f"data.{ORDER_PACKAGE}.{_ORDERING[c.operator.text]}("))
         edits.append((c.operator.offset, 0, len(c.operator.text), ","))
         edits.append((c.end, width, 0, ")"))
+    for name, offset in calls:
+        edits.append((offset, 0, len(name), f"data.{ORDER_PACKAGE}.{REWRITTEN_BUILTINS[name]}"))
     parts, at = [], 0
     for offset, _, length, text in sorted(edits, key=lambda e: (e[0], e[1])):
         parts += [source[at:offset], text]

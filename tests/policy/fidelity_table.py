@@ -80,6 +80,18 @@ ROWS = [
         'c := net.cidr_contains("10.0.0.0/8", "10.1.1.1")',
         "refused at load, located: rego-cpp has no `net.cidr_*`",
     ),
+    Row(
+        "j := json.marshal(1 in [1])",
+        "rego-cpp writes a membership's true as `True` in JSON (the decision's own value is "
+        "right): marshal a comparison, `json.marshal((x in xs) == true)`",
+    ),
+    Row(
+        "r := input.n % 7",
+        "an input integer beyond 64 bits reaches the policy whole, but `%`, `/`, `abs`, "
+        "`round`, `format_int` and `to_number` answer otherwise (or nothing): send such numbers "
+        "as strings",
+        {"n": 18446744073709551617},
+    ),
 ]
 
 
