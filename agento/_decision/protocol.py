@@ -130,9 +130,10 @@ def call_of_attempt(attempt: str) -> str:
 REVIEW_SEARCH_ATTRIBUTE_PATCH = "agento-review-search-attribute"
 
 
-def version_changed_patch(review: str) -> str:
-    """Approvals check the activity version the policy saw (from the review ``review``)."""
-    return f"agento-version-changed/{review}"
+def version_changed_patch(at: str) -> str:
+    """A decision or approval is checked against the activity version deployed now, at ``at``
+    (the decision step or the review): one patch per place, so each replays as it ran."""
+    return f"agento-version-changed/{at}"
 
 
 def requester_check_patch(review: str) -> str:

@@ -75,7 +75,7 @@ REWRITTEN_BUILTINS = {
 """Built-ins rego-cpp answers otherwise (it orders numbers by their text: ``max([1001, 999])``
 was 999, ``semver.compare("1.10.0", "1.9.9")`` -1) or lacks (``strings.split_n``): `ordered`
 writes each call as a call of the function of `ORDER_MODULE` named here, which gives OPA's
-answer (tests/policy/test_conformance.py runs OPA's own cases of them)."""
+answer (tests/policy/test_fidelity.py checks them against OPA's evaluator)."""
 
 _V0_BODY = (
     "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
