@@ -97,6 +97,31 @@ _UNIFIED_LIKE_A_PACKAGE = (
     "so binding it answers nothing), where OPA binds it. Name the variable apart from the "
     "bundle's packages, or bind it with `:=`"
 )
+_OPERATOR_BUILTINS = {
+    "+": "plus",
+    "-": "minus",
+    "*": "mul",
+    "/": "div",
+    "%": "rem",
+    "<": "lt",
+    "<=": "lte",
+    ">": "gt",
+    ">=": "gte",
+    "==": "equal",
+    "!=": "neq",
+    "=": "eq",
+    "|": "or",
+    "&": "and",
+}
+"""The built-in each binary operator calls in OPA; a rule of the same name in the package
+answers for it there."""
+_OPERATOR_OF = {builtin: operator for operator, builtin in _OPERATOR_BUILTINS.items()}
+_NAMED_LIKE_AN_OPERATOR = (
+    "rule `{name}` is named like the built-in that `{operator}` calls: in this package OPA "
+    "calls the rule for every `{operator}` (a function of two arguments answers for it, any "
+    "other rule is a type error at load), where the embedded engine (rego-cpp) calls the "
+    "built-in. Rename the rule"
+)
 _NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
     "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
@@ -171,6 +196,8 @@ class _Module:
     """``data.a.b.c`` references, and imported ``data`` paths: packages this one may read."""
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
+    operators: set[str] = field(default_factory=set)
+    """The built-ins its operators call (``plus`` for ``+``, ``minus`` for a unary ``-x``)."""
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
@@ -212,8 +239,10 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
     """Parse every module of a bundle and check it against OPA 1.x."""
     parsed = {name: _Parser(source).module() for name, source in modules.items()}
     functions: dict[str, set[str]] = {}
+    operators: dict[str, set[str]] = {}
     for module in parsed.values():
         functions.setdefault(module.package, set()).update(module.functions)
+        operators.setdefault(module.package, set()).update(module.operators)
     problems: list[PolicyProblem] = []
     risks: list[PolicyProblem] = []
     called: dict[str, set[str]] = {}
@@ -226,6 +255,11 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
             (offset, _UNIFIED_LIKE_A_PACKAGE.format(name=variable))
             for variable, offset in module.unified
             if variable in roots
+        ]
+        found += [
+            (offset, _NAMED_LIKE_AN_OPERATOR.format(name=rule, operator=_OPERATOR_OF[rule]))
+            for rule, offset in module.rules
+            if rule in operators[module.package]
         ]
         builtins = called.setdefault(module.package, set())
         reads.setdefault(module.package, set()).update(module.reads)
@@ -584,6 +618,8 @@ class _Parser:
                 break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
                 unifies |= token.text == "="
+                if token.text in _OPERATOR_BUILTINS:
+                    self.found.operators.add(_OPERATOR_BUILTINS[token.text])
                 if token.text in _ORDERING and operator is None and segment is not None:
                     operator, operator_at = token, self.pos
                 elif token.text not in _ARITHMETIC:
@@ -644,6 +680,9 @@ class _Parser:
         """Read one operand (or a prefix of one); whether an operand is still expected."""
         if token.text in ("not", "-"):
             self.advance()
+            following = self.peek()
+            if token.text == "-" and following is not None and following.kind != "number":
+                self.found.operators.add("minus")  # -x is minus(0, x); -1 is a literal
             return True
         if token.text == "some":
             self.advance()
@@ -769,14 +808,16 @@ max_of(xs) := m if {
 \tcollection(xs)
 \tvalues := [x | some x in xs]
 \tcount(values) > 0
-\tm := [x | some x in values; count([y | some y in values; gt(y, x)]) == 0][0]
+\tbest := [x | some x in values; count([y | some y in values; gt(y, x)]) == 0]
+\tm := best[count(best) - 1]
 }
 
 min_of(xs) := m if {
 \tcollection(xs)
 \tvalues := [x | some x in xs]
 \tcount(values) > 0
-\tm := [x | some x in values; count([y | some y in values; lt(y, x)]) == 0][0]
+\tbest := [x | some x in values; count([y | some y in values; lt(y, x)]) == 0]
+\tm := best[count(best) - 1]
 }
 
 sorted(xs) := result if {

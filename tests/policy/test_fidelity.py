@@ -329,6 +329,62 @@ def test_a_unification_both_engines_agree_on_loads(body: str) -> None:
     assert json.loads(embedded) == json.loads(opa)
 
 
+@pytest.mark.parametrize(
+    ("body", "operator"),
+    [
+        ("lt := 1\n\nc if input.n < 5", "<"),
+        ("mul(a, b) := 7\n\nx := input.n * 3", "*"),  # OPA answers 7, rego-cpp 3
+        ("minus := 1\n\nx := -input.n", "-"),
+        ("eq := 1\n\nc if input.n = 1", "="),
+        ("or := 1\n\nx := {1} | {2}", "|"),
+    ],
+)
+def test_a_rule_named_like_an_operators_built_in_is_refused(
+    tmp_path: Path, body: str, operator: str
+) -> None:
+    """In its package, OPA calls such a rule for the operator; rego-cpp calls the built-in."""
+    with pytest.raises(BundleError) as raised:
+        engine_for(tmp_path, body)
+    [problem] = raised.value.problems
+    assert f"the built-in that `{operator}` calls" in problem.message
+    assert (problem.row, problem.column) == (3, 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "plus := 1\n\nx := input.n",  # the name alone is OPA's to allow
+        "minus := 1\n\nx := -1",  # a negative literal calls nothing
+        "or := 1\n\nx := [y | some y in [input.n]]",  # a comprehension's bar is no union
+    ],
+)
+def test_a_rule_named_like_an_unused_operator_loads_as_in_opa(body: str) -> None:
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.fidelity_table import Row, answers
+
+    opa, embedded = answers(Row(body, "", {"n": 2}))
+    assert json.loads(embedded) == json.loads(opa)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "m := json.marshal(max([input.a, input.b]))\n\nn := json.marshal(min([input.b, input.a]))",
+        "j := json.marshal(input)\n\nk := json.marshal(input.f)",
+    ],
+)
+def test_input_floats_and_the_last_of_equal_extremes_marshal_as_in_opa(body: str) -> None:
+    """OPA's ``max`` and ``min`` keep the last of equal values (``max([0, 0.0])`` is 0.0), and
+    an input float is marshalled as it was written: rego-cpp's float input held 1.15 as
+    1.150000 and 0.0 as 0.000000."""
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.fidelity_table import Row, answers
+
+    opa, embedded = answers(Row(body, "", {"a": 0, "b": 0.0, "f": 1.15}))
+    assert embedded == opa
+    assert "0.0" in opa
+
+
 def test_not_with_in_braces_loads_and_decides_as_opa(tmp_path: Path) -> None:
     engine = engine_for(
         tmp_path, "c if {\n\tnot small with input.n as 500\n}\nsmall if input.n < 100"
