@@ -196,9 +196,9 @@ class _Module:
     """``data.a.b.c`` references, and imported ``data`` paths: packages this one may read."""
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
+    """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
     operators: set[str] = field(default_factory=set)
     """The built-ins its operators call (``plus`` for ``+``, ``minus`` for a unary ``-x``)."""
-    """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
     comparisons: list[_Comparison] = field(default_factory=list)
