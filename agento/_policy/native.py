@@ -31,7 +31,6 @@ import ctypes
 import importlib.util
 import json
 import logging
-import math
 import os
 import sys
 from pathlib import Path
@@ -123,12 +122,6 @@ from regopy import rego_shared as native  # noqa: E402
 _INT64 = range(-(2**63), 2**63)
 
 
-def _six_decimals(value: float) -> bool:
-    """Whether rego-cpp, which writes a float it is given with six decimals (as ``%f``),
-    holds ``value`` exactly."""
-    return math.isfinite(value) and float(f"{value:f}") == value
-
-
 class _Unrepresentable(Exception):
     """A value rego-cpp's structured input cannot hold as it is."""
 
@@ -136,9 +129,9 @@ class _Unrepresentable(Exception):
 def structured_input(document: JsonValue) -> int | None:
     """``document`` as a rego-cpp input handle (free it with ``rego_free_input``), built with one
     native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
-    (ctypes masks it: 2**64 + 50 arrives as 50) or a float with more than six decimals (rego-cpp
-    writes a float it is given as ``%f`` does: 0.1234567891 arrived as 0.123457, 1e-300 as 0).
-    Hand such a document over as a term
+    (ctypes masks it: 2**64 + 50 arrives as 50) or any float (rego-cpp writes a float it is given
+    as ``%f`` does: 0.1234567891 arrived as 0.123457, 1e-300 as 0, and 1.15 as 1.150000, which
+    `json.marshal` and the numbers module read). Hand such a document over as a term
     (``set_input_term``), which rego-cpp parses with arbitrary-precision integers, as OPA reads
     JSON numbers. Strings arrive escaped as in JSON text, the form in which rego-cpp holds the
     string literals of a policy and the strings of a term: a quote, a backslash or a newline in
@@ -155,9 +148,7 @@ def structured_input(document: JsonValue) -> int | None:
                 raise _Unrepresentable
             code = lib.regoInputInt(handle, value)
         elif isinstance(value, float):
-            if not _six_decimals(value):
-                raise _Unrepresentable
-            code = lib.regoInputFloat(handle, value)
+            raise _Unrepresentable
         elif isinstance(value, str):  # escaped as JSON, as rego-cpp keeps the policy's literals
             code = lib.regoInputString(handle, json.dumps(value, ensure_ascii=False)[1:-1].encode())
         elif value is None:
