@@ -39,6 +39,8 @@ from agento._policy.native import (
     structured_input,
 )
 from agento._policy.native import native as _native
+from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
+from agento._policy.numbers import module as numbers_module
 from agento._policy.rego import (
     CLOCK_BUILTIN,
     ORDER_MODULE,
@@ -48,6 +50,8 @@ from agento._policy.rego import (
     analyse,
     location,
     ordered,
+    package_functions,
+    package_path,
 )
 from agento._policy.signing import BundleVerification
 
@@ -329,10 +333,24 @@ class EmbeddedEngine:
 
 
 def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
-    """The bundle's modules as rego-cpp is given them: comparisons ordering values as OPA
-    does (`agento._policy.rego.ordered`), with the module that does it."""
-    modules = {name: ordered(source) for name, source in bundle.modules.items()}
-    return {**modules, f"{ORDER_PACKAGE}.rego": ORDER_MODULE}
+    """The bundle's modules as rego-cpp is given them: comparisons, arithmetic and the
+    built-ins rego-cpp answers otherwise written as calls of generated modules that order
+    values and compute on numbers as OPA does (`agento._policy.rego.ordered`), with the rules
+    of those modules they reach."""
+    functions = package_functions(bundle.modules)
+    modules = {
+        name: ordered(source, functions.get(package_path(source) or "", frozenset()))
+        for name, source in bundle.modules.items()
+    }
+    if any(f"data.{ORDER_PACKAGE}." in source for source in modules.values()):
+        modules[f"{ORDER_PACKAGE}.rego"] = ORDER_MODULE
+    used = {m[1] for source in modules.values() for m in _CALLED.finditer(source)}
+    if used:
+        modules[f"{NUMBERS_PACKAGE}.rego"] = numbers_module(used)
+    return modules
+
+
+_CALLED = re.compile(rf"\bdata\.{NUMBERS_PACKAGE}\.(\w+)\(")
 
 
 def _reference(policy: str) -> str:

@@ -131,7 +131,7 @@ def structured_input(document: JsonValue) -> int | None:
     native call per value; ``None`` when a value would not arrive intact: an integer beyond 64 bits
     (ctypes masks it: 2**64 + 50 arrives as 50) or any float (rego-cpp writes a float it is given
     as ``%f`` does: 0.1234567891 arrived as 0.123457, 1e-300 as 0, and 1.15 as 1.150000, which
-    `json.marshal` printed). Hand such a document over as a term
+    `json.marshal` and the numbers module read). Hand such a document over as a term
     (``set_input_term``), which rego-cpp parses with arbitrary-precision integers, as OPA reads
     JSON numbers. Strings arrive escaped as in JSON text, the form in which rego-cpp holds the
     string literals of a policy and the strings of a term: a quote, a backslash or a newline in

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from agento._errors import PolicyProblem
+from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
 
 NONDETERMINISTIC_BUILTINS = frozenset(
     {
@@ -122,6 +123,11 @@ _NAMED_LIKE_AN_OPERATOR = (
     "other rule is a type error at load), where the embedded engine (rego-cpp) calls the "
     "built-in. Rename the rule"
 )
+_UNION_AFTER_INFIX = (
+    "`|` after an operator's right operand: OPA reads it as the set union `|` of that "
+    "expression (a parse error), not as a comprehension's bar, where rego-cpp takes it as the "
+    "bar. Parenthesize the comprehension's term: `[(x * 2) | some x in xs]`"
+)
 _NEGATED_COMPUTATIONS = frozenset({"<", "<=", ">", ">=", "!=", "+", "-", "*", "/", "%", "|", "&"})
 _ONE_LINE_EVERY = (
     "`every` as a one-line rule body: OPA accepts it, the embedded engine (rego-cpp) cannot "
@@ -135,8 +141,33 @@ _ONE_LINE_NOT_WITH = (
 _BINARY = frozenset(
     {":=", "=", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "|", "&", "in"}
 )
-_ORDERING = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
-_ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
+_COMPARING = {
+    "<": "order_lt",
+    "<=": "order_lte",
+    ">": "order_gt",
+    ">=": "order_gte",
+    "==": "order_eq",
+    "!=": "order_neq",
+}
+_ADDING = {"+": "num_add", "-": "num_sub"}
+_MULTIPLYING = {"*": "num_mul", "/": "num_div", "%": "num_rem"}
+_ARITHMETIC = frozenset({*_ADDING, *_MULTIPLYING})
+_NUMERIC_BUILTINS = {
+    "abs": "num_abs",
+    "round": "num_round",
+    "ceil": "num_ceil",
+    "floor": "num_floor",
+    "sum": "num_sum",
+    "product": "num_product",
+    "to_number": "num_to_number",
+    "plus": "num_add",
+    "minus": "num_sub",
+    "mul": "num_mul",
+    "div": "num_div",
+    "rem": "num_rem",
+}
+"""Built-ins whose answers on numbers rego-cpp computes otherwise, and what replaces them."""
+_LITERALS = frozenset({"true", "false", "null"})
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 _MAX_EXACT_INTEGER = 2**53
 _MAX_INT64 = 2**63 - 1
@@ -197,12 +228,14 @@ class _Module:
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
-    operators: set[str] = field(default_factory=set)
-    """The built-ins its operators call (``plus`` for ``+``, ``minus`` for a unary ``-x``)."""
     input_replaced: list[int] = field(default_factory=list)
     """Offsets of ``with input as ...``: the whole input replaced."""
-    comparisons: list[_Comparison] = field(default_factory=list)
-    """Every ``a < b``, ``a <= b``, ``a > b``, ``a >= b``, where it starts and ends."""
+    operators: set[str] = field(default_factory=set)
+    """The built-ins its operators call (``plus`` for ``+``, ``minus`` for a unary ``-x``)."""
+    operations: list[_Operation] = field(default_factory=list)
+    """Every comparison, arithmetic operator and unary minus: what `ordered` rewrites."""
+    numeric_calls: list[_Token] = field(default_factory=list)
+    """The name of each call of a built-in in `_NUMERIC_BUILTINS`."""
     replacements: list[tuple[str, int]] = field(default_factory=list)
     """References given as a ``with ... as`` value (``with time.now_ns as opa.runtime``): a
     built-in named there is called where the replaced one would be."""
@@ -211,10 +244,23 @@ class _Module:
 
 
 @dataclass(frozen=True)
-class _Comparison:
+class _Operation:
+    """``a OP b`` from ``start`` to ``end``, written as ``function(a, b)``; for a unary minus
+    (``-x``), ``operator`` is the minus and the call replaces it."""
+
     start: int
     operator: _Token
     end: int
+    function: str
+    unary: bool = False
+
+
+@dataclass(frozen=True)
+class _Operand:
+    start: int
+    end: int
+    first: _Token
+    last: _Token
 
 
 @dataclass(frozen=True)
@@ -373,6 +419,10 @@ class _Parser:
 
     def __init__(self, source: str) -> None:
         self.tokens = list(_tokens(source))
+        self.quiet = 0
+        """Above zero inside a rule head's reference (``p[x]``), which is not rewritten."""
+        self.infix = False
+        """Whether the expression last read ended in an operator's right operand."""
         self.pos = 0
         self.found = _Module()
         self.in_function = False
@@ -514,7 +564,9 @@ class _Parser:
             self.found.rules.append((name, head.offset))
         self.in_function = self.at("(")
         if self.in_function:
+            self.quiet += 1
             self.group()
+            self.quiet -= 1
             if name:
                 self.found.functions.add(name)
         if self.at("contains"):
@@ -573,7 +625,9 @@ class _Parser:
                 self.advance()
                 parts.append(self.advance().text)
             elif self.at("["):
+                self.quiet += 1
                 inner = self.group()
+                self.quiet -= 1
                 if len(inner) == 1 and inner[0].kind == "string":
                     parts.append(inner[0].text[1:-1])
                 else:
@@ -586,19 +640,16 @@ class _Parser:
     def expression(self, stops: tuple[str, ...], *, in_group: bool = False) -> None:
         expect_operand = True
         start, unifies = self.pos, False
-        # The comparison being read: where its left operand started, and its operator.
-        segment: int | None = None
-        operator: _Token | None = None
-        operator_at = 0
+        # The operands and binary operators read since the last boundary (a `:=`, a comma,
+        # `in`, `not`, ...), and the unary minuses before the operand being read.
+        items: list[_Operand | _Token] = []
+        minuses: list[_Token] = []
 
         def close() -> None:
-            nonlocal segment, operator
-            if segment is not None and operator is not None:
-                right = [t for t in self.tokens[operator_at + 1 : self.pos] if t.kind != "newline"]
-                if right:  # without a right operand it stays the syntax error it is
-                    end = right[-1].offset + len(right[-1].text)
-                    self.found.comparisons.append(_Comparison(segment, operator, end))
-            segment = operator = None
+            self.operations(items)
+            self.infix = any(isinstance(item, _Token) for item in items)
+            items.clear()
+            minuses.clear()
 
         while (token := self.peek()) is not None:
             if token.kind == "newline":
@@ -611,18 +662,24 @@ class _Parser:
             if expect_operand:
                 if token.text in ("not", "some"):
                     close()
-                elif segment is None:
-                    segment = token.offset
+                    self.advance()
+                    continue
+                if token.text == "-":
+                    minuses.append(self.advance())
+                    continue
+                at = self.pos
                 expect_operand = self.operand(token)
+                items.append(self.unary(minuses, at))
+                minuses.clear()
             elif token.text == "{":
                 break  # after an operand a brace opens a body, not a value
             elif token.text in _BINARY or token.text in (",", ":", ";"):
                 unifies |= token.text == "="
                 if token.text in _OPERATOR_BUILTINS:
                     self.found.operators.add(_OPERATOR_BUILTINS[token.text])
-                if token.text in _ORDERING and operator is None and segment is not None:
-                    operator, operator_at = token, self.pos
-                elif token.text not in _ARITHMETIC:
+                if token.text in _COMPARING or token.text in _ARITHMETIC:
+                    items.append(token)
+                else:
                     close()
                 self.advance()
                 expect_operand = True
@@ -676,13 +733,60 @@ class _Parser:
     def peek_at(self, index: int) -> _Token | None:
         return self.tokens[index] if index < len(self.tokens) else None
 
+    def unary(self, minuses: list[_Token], at: int) -> _Operand:
+        """The operand read from token ``at``, with the minuses before it: each a
+        ``num_neg`` but before a number, which it makes a negative literal."""
+        first, last = self.tokens[at], self.tokens[self.pos - 1]
+        end = last.offset + len(last.text)
+        negates = bool(minuses) and not (first is last and first.kind == "number")
+        if negates:
+            self.found.operators.add("minus")  # -x is minus(0, x); -1 is a literal
+        if negates and not self.quiet:
+            self.found.operations += [
+                _Operation(minus.offset, minus, end, "num_neg", unary=True) for minus in minuses
+            ]
+        start = minuses[0].offset if minuses else first.offset
+        return _Operand(start, end, minuses[0] if minuses else first, last)
+
+    def operations(self, items: list[_Operand | _Token]) -> None:
+        """Record the comparisons and arithmetic of one run of operands and operators, by
+        precedence (comparisons, then + and -, then *, / and %), each left to right."""
+        if items and isinstance(items[-1], _Token):  # no right operand: a syntax error stays
+            items = items[:-1]
+        if not items or self.quiet:
+            return
+        self.operation_tree(items, 0)
+
+    def operation_tree(self, items: list[_Operand | _Token], level: int) -> _Operand:
+        operators = (_COMPARING, _ADDING, _MULTIPLYING)[level] if level < 3 else {}
+        parts: list[list[_Operand | _Token]] = [[]]
+        signs: list[_Token] = []
+        for item in items:
+            if isinstance(item, _Token) and item.text in operators:
+                parts.append([])
+                signs.append(item)
+            else:
+                parts[-1].append(item)
+        if level == 3 or any(not part for part in parts):
+            operand = items[0]
+            assert isinstance(operand, _Operand)
+            return operand
+        spans = [self.operation_tree(part, level + 1) for part in parts]
+        left = spans[0]
+        for sign, right in zip(signs, spans[1:], strict=True):
+            if not (sign.text in ("==", "!=") and (_plain(left) or _plain(right))):
+                function = {**_COMPARING, **_ADDING, **_MULTIPLYING}[sign.text]
+                self.found.operations.append(_Operation(left.start, sign, right.end, function))
+            left = _Operand(left.start, right.end, left.first, right.last)
+        return left
+
     def operand(self, token: _Token) -> bool:
         """Read one operand (or a prefix of one); whether an operand is still expected."""
         if token.text in ("not", "-"):
             self.advance()
             following = self.peek()
             if token.text == "-" and following is not None and following.kind != "number":
-                self.found.operators.add("minus")  # -x is minus(0, x); -1 is a literal
+                self.found.operators.add("minus")
             return True
         if token.text == "some":
             self.advance()
@@ -725,9 +829,12 @@ class _Parser:
     def postfix(self, name: str | None, offset: int = 0) -> None:
         if not self.at("("):
             return
+        head = self.tokens[self.pos - 1]
         arguments = self.group()
         if name is not None and not (name == "set" and not arguments):  # set() is the empty set
             self.found.calls.append((name, offset))
+            if name in _NUMERIC_BUILTINS and head.text == name and not self.quiet:
+                self.found.numeric_calls.append(head)
         while self.at(".", "["):  # f(x).y, f(x)[0]
             if self.at("."):
                 self.advance()
@@ -757,6 +864,8 @@ class _Parser:
         while self.peek() is not None and not self.at(closer):
             before = self.pos
             self.expression(stops=(closer, "|"), in_group=True)
+            if self.at("|") and self.infix and not self.quiet:
+                self.found.problems.append((self.tokens[self.pos].offset, _UNION_AFTER_INFIX))
             if self.at("|") or self.pos == before:
                 self.advance()
         inner = self.tokens[start : self.pos]
@@ -784,22 +893,20 @@ class _Parser:
             self.found.problems.append((token.offset, problem))
 
 
+def _plain(operand: _Operand) -> bool:
+    """A string, boolean or null literal, or a collection written out: what ``==`` and ``!=``
+    compare alike in both engines (a number is never equal to one)."""
+    first = operand.first
+    single = first is operand.last
+    return (single and (first.kind == "string" or first.text in _LITERALS)) or first.text in (
+        "[",
+        "{",
+    )
+
+
 ORDER_PACKAGE = "agento__order"
-ORDER_MODULE = f"""package {ORDER_PACKAGE}
-
-ranks := {{"null": 0, "boolean": 1, "number": 2, "string": 3, "array": 4, "object": 5, "set": 6}}
-""" + "".join(
-    f"""
-{name}(a, b) := a {operator} b if type_name(a) == type_name(b)
-else := ranks[type_name(a)] {operator[0]} ranks[type_name(b)]
-"""
-    for operator, name in _ORDERING.items()
-)
-"""OPA's ordering of values of different types (null < booleans < numbers < strings < arrays <
-objects < sets), which rego-cpp does not follow: ``"4.999" >= 5`` is true in OPA, and was false
-in rego-cpp (``0 <= true`` was true)."""
-
-ORDER_MODULE += """
+ORDER_MODULE = f"package {ORDER_PACKAGE}\n" + (
+    """
 collection(xs) if is_array(xs)
 
 collection(xs) if is_set(xs)
@@ -808,7 +915,7 @@ max_of(xs) := m if {
 \tcollection(xs)
 \tvalues := [x | some x in xs]
 \tcount(values) > 0
-\tbest := [x | some x in values; count([y | some y in values; gt(y, x)]) == 0]
+\tbest := [x | some x in values; count([y | some y in values; NUMBERS.order_gt(y, x)]) == 0]
 \tm := best[count(best) - 1]
 }
 
@@ -816,7 +923,7 @@ min_of(xs) := m if {
 \tcollection(xs)
 \tvalues := [x | some x in xs]
 \tcount(values) > 0
-\tbest := [x | some x in values; count([y | some y in values; lt(y, x)]) == 0]
+\tbest := [x | some x in values; count([y | some y in values; NUMBERS.order_lt(y, x)]) == 0]
 \tm := best[count(best) - 1]
 }
 
@@ -825,8 +932,8 @@ sorted(xs) := result if {
 \tvalues := [x | some x in xs]
 \tat := {p: x |
 \t\tx := values[i]
-\t\tbelow := count([y | some y in values; lt(y, x)])
-\t\tbefore := count([j | y := values[j]; j < i; y == x])
+\t\tbelow := count([y | some y in values; NUMBERS.order_lt(y, x)])
+\t\tbefore := count([j | y := values[j]; j < i; NUMBERS.order_eq(y, x)])
 \t\tp := below + before
 \t}
 \tresult := [v | some k in numbers.range(0, count(values) - 1); v := at[k]]
@@ -896,42 +1003,56 @@ split_n(s, delimiter, n) := parts if {
 \tparts := array.slice(pieces, count(pieces) + n, count(pieces))
 }
 """
-"""With the ordering, the functions that give OPA's answers for the built-ins rego-cpp answers
-otherwise or lacks (`REWRITTEN_BUILTINS`), built on that ordering."""
+).replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.")
+"""The functions that give OPA's answers for the built-ins rego-cpp answers otherwise or lacks
+(`REWRITTEN_BUILTINS`). Values are compared by the numbers module's ordering; counts and
+positions, integers rego-cpp computes on exactly, by its own operators."""
 
 
-def ordered(source: str) -> str:
-    """``source`` with every ordering comparison ``a < b`` written as a call of `ORDER_MODULE`
-    (``data.agento__order.lt(a, b)``), on the same lines, so that rego-cpp orders values of
-    different types as OPA does; and every call of a built-in of `REWRITTEN_BUILTINS` as a call
-    of the function there that gives OPA's answer (``max(xs)`` as
-    ``data.agento__order.max_of(xs)``)."""
+def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
+    """``source`` with every comparison and arithmetic operator written as a call of the
+    generated module `agento._policy.numbers` (``a <= b`` is ``data.agento__opa.order_lte(a,
+    b)``), the numeric built-ins (`abs`, `sum`, ...) renamed to its functions, and every call of
+    a built-in of `REWRITTEN_BUILTINS` written as a call of `ORDER_MODULE` (``max(xs)`` is
+    ``data.agento__order.max_of(xs)``), on the same lines, so that rego-cpp orders values and
+    computes on numbers as OPA does. ``local``: the functions the module's package defines,
+    which keep their names."""
     module = _Parser(source).module()
-    calls = [
-        (name, offset)
-        for name, offset in module.calls
-        if name in REWRITTEN_BUILTINS
-        and name not in module.functions
-        and name.split(".")[0] not in module.imports
-    ]
-    if not module.comparisons and not calls:
-        return source
-    # Point edits: open before each left operand (the outer comparison first), the operator
-    # becomes a comma, close after each right operand (the inner comparison first); a call's
-    # name is replaced after any opening at its offset.
+    numbers, order = f"data.{NUMBERS_PACKAGE}.", f"data.{ORDER_PACKAGE}."
+    # Point edits: open before each left operand (the outer operation first), the operator
+    # becomes a comma, close after each right operand (the inner operation first); a unary
+    # minus becomes the call; a call's name is replaced after any opening at its offset.
     edits: list[tuple[int, int, int, str]] = []  # offset, order, length replaced, text
-    for c in module.comparisons:
-        width = c.end - c.start
-        edits.append((c.start, -width, 0, f"data.{ORDER_PACKAGE}.{_ORDERING[c.operator.text]}("))
-        edits.append((c.operator.offset, 0, len(c.operator.text), ","))
-        edits.append((c.end, width, 0, ")"))
-    for name, offset in calls:
-        edits.append((offset, 0, len(name), f"data.{ORDER_PACKAGE}.{REWRITTEN_BUILTINS[name]}"))
+    for op in module.operations:
+        width = op.end - op.start
+        edits.append((op.start, -width, 1 if op.unary else 0, f"{numbers}{op.function}("))
+        if not op.unary:
+            edits.append((op.operator.offset, 0, len(op.operator.text), ","))
+        edits.append((op.end, width, 0, ")"))
+    kept = local | module.functions
+    for name in module.numeric_calls:
+        if name.text not in kept and name.text not in module.imports:
+            edits.append((name.offset, 0, len(name.text), numbers + _NUMERIC_BUILTINS[name.text]))
+    for name, offset in module.calls:
+        if name in REWRITTEN_BUILTINS and name not in kept:
+            if name.split(".")[0] not in module.imports:
+                edits.append((offset, 0, len(name), order + REWRITTEN_BUILTINS[name]))
+    if not edits:
+        return source
     parts, at = [], 0
     for offset, _, length, text in sorted(edits, key=lambda e: (e[0], e[1])):
         parts += [source[at:offset], text]
-        at = offset + length
+        at = max(at, offset + length)
     return "".join(parts) + source[at:]
+
+
+def package_functions(modules: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each package's functions (across its modules): names `ordered` leaves as they are."""
+    functions: dict[str, set[str]] = {}
+    for source in modules.values():
+        module = _Parser(source).module()
+        functions.setdefault(module.package, set()).update(module.functions)
+    return {package: frozenset(names) for package, names in functions.items()}
 
 
 def unrepresentable(literal: str) -> str | None:

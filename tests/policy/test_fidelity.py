@@ -190,7 +190,8 @@ def test_numbers_the_engine_cannot_hold_are_refused_at_load(
             "c if not small with input.n as 500\nsmall if input.n < 100",
             "`not ... with ...` as a one-line rule body",
         ),
-        ("squares := {x: x * x | some x in input.xs}", "Invalid collection"),
+        ("squares := {x: x * x | some x in input.xs}", "Parenthesize the comprehension's term"),
+        ("doubled := [x + 1 | some x in input.xs]", "OPA reads it as the set union"),
         # A comparison without its right side stays an error through the ordering rewrite.
         ("allow if input.amount <=", "Invalid boolean operator"),
         # What rego-cpp parses but answers differently from OPA, refused with the rewrite.

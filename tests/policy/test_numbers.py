@@ -1,0 +1,136 @@
+"""Numbers in the embedded engine against OPA v1.20.2's own evaluator: comparisons, arithmetic
+and the numeric built-ins, which agento writes as calls of a generated module
+(`agento._policy.numbers`) because rego-cpp computes them otherwise. Each result is compared as
+OPA's text (``json.marshal``), so a difference in the twentieth digit fails."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import JsonValue
+
+pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+
+from agento import EmbeddedEngine, PolicyBundle
+from agento._policy.numbers import call_graph
+from agento._policy.numbers import module as numbers_module
+from agento._policy.rego import ordered
+from tests.policy.bundles import write_bundle
+from tests.policy.oracle import Oracle
+
+# One package a rule, so that a built-in's error (a division by zero), which makes only that rule
+# undefined in OPA's default mode, does not hide the others from the oracle, which runs strict.
+# Each marshals its result, so both engines' answers are compared digit for digit.
+RULES = {
+    "sum_ab": "r := json.marshal(input.a + input.b)",
+    "difference": "r := json.marshal(input.a - input.b)",
+    "times": "r := json.marshal(input.a * input.b)",
+    "quotient": "r := json.marshal(input.a / input.b)",
+    "remainder": "r := json.marshal(input.a % input.b)",
+    "negated": "r := json.marshal(-input.a)",
+    "below": "r if input.a < input.b",
+    "at_most": "r if input.a <= input.b",
+    "equal": "r if input.a == input.b",
+    "unequal": "r if input.a != input.b",
+    "within": "r if abs(input.a - input.b) <= 0.05",
+    "absolute": "r := json.marshal(abs(input.a))",
+    "rounded": "r := json.marshal(round(input.a))",
+    "ceiling": "r := json.marshal(ceil(input.a))",
+    "floored": "r := json.marshal(floor(input.a))",
+    "total": "r := json.marshal(sum([input.a, input.b, 0.1]))",
+    "product_ab": "r := json.marshal(product([input.a, input.b]))",
+    "largest": "r := json.marshal(max([input.a, input.b]))",
+    "smallest": "r := json.marshal(min([input.a, input.b]))",
+    "sorted_ab": "r := json.marshal(sort([input.b, input.a, 1]))",
+}
+
+_DECIMALS = st.decimals(-10_000, 10_000, places=3, allow_nan=False, allow_infinity=False).map(
+    float
+)
+NUMBERS: st.SearchStrategy[int | float] = st.one_of(
+    st.integers(-1000, 1000),
+    st.integers(-(2**80), 2**80),
+    _DECIMALS,
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 5e-324, 2.2e-308, 1e308, 0.1, 0.2, 0.3, 1.15, 1.2, 0.05, 383325]),
+)
+
+
+@pytest.fixture(scope="module")
+def engines() -> tuple[EmbeddedEngine, Oracle]:
+    with tempfile.TemporaryDirectory() as scratch:
+        files = {f"{name}.rego": f"package p.{name}\n\n{rule}\n" for name, rule in RULES.items()}
+        bundle = PolicyBundle.load(write_bundle(Path(scratch), files))
+        return EmbeddedEngine(bundle), Oracle(bundle)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(a=NUMBERS, b=NUMBERS)
+def test_arithmetic_and_comparisons_are_opas_to_the_last_digit(
+    engines: tuple[EmbeddedEngine, Oracle], a: int | float, b: int | float
+) -> None:
+    engine, oracle = engines
+    document: dict[str, JsonValue] = {"a": a, "b": b}
+    for name in RULES:
+        theirs = oracle.decide(f"p/{name}", document)
+        ours = engine.evaluate(f"p/{name}", document)
+        expected = {} if theirs.strict_error else theirs.value  # undefined in the default mode
+        assert ours.result == expected, (name, document, ours.reasons, theirs.error)
+
+
+@pytest.mark.parametrize(
+    ("body", "document", "opa"),
+    [
+        # The seed's tolerance rule at its edge: 1.15 - 1.2 is -0.050000000000000000065 in OPA.
+        ("within if abs(input.v - 1.2) <= 0.05", {"v": 1.15}, {}),
+        ("within if abs(input.v - 1.2) <= 0.05", {"v": 1.16}, {"within": True}),
+        ("s := input.a * 100", {"a": 0.07}, {"s": 7}),
+        ("sum_ok if 0.1 + 0.2 == 0.3", {}, {"sum_ok": True}),
+        # rego-cpp failed the whole evaluation on a subnormal number.
+        ("ok if input.n >= 0", {"n": 5e-324}, {"ok": True}),
+        # rego-cpp read 1000.0000000000001 as 1000 (16 digits).
+        ("over if input.n > 1000", {"n": 1000.0000000000001}, {"over": True}),
+        ("r := input.n % 7", {"n": 383325}, {"r": 5}),
+        ("r := input.n % 7", {"n": 2**64 + 1}, {"r": 3}),
+    ],
+)
+def test_the_divergences_rego_cpp_had_on_numbers_are_gone(
+    tmp_path: Path, body: str, document: dict[str, JsonValue], opa: JsonValue
+) -> None:
+    bundle = PolicyBundle.load(write_bundle(tmp_path, {"p.rego": f"package p\n\n{body}\n"}))
+    assert Oracle(bundle).decide("p", document).value == opa  # what OPA answers, checked
+    assert EmbeddedEngine(bundle).evaluate("p", document).result == opa
+
+
+def test_the_rewrite_keeps_lines_and_leaves_a_packages_own_functions(tmp_path: Path) -> None:
+    source = "package p\n\nabs(x) := x\n\nok if {\n\tabs(input.a) + 1 > 2\n}\n"
+    rewritten = ordered(source, frozenset({"abs"}))
+    assert rewritten.count("\n") == source.count("\n")
+    assert "abs(input.a)" in rewritten and "num_abs" not in rewritten
+    assert "order_gt(data.agento__opa.num_add(abs(input.a) , 1) , 2)" in rewritten
+
+
+def test_the_module_holds_only_the_rules_a_bundle_reaches() -> None:
+    full, some = numbers_module(), numbers_module({"order_lt"})
+    assert "order_lt(" in some and "num_mul(" not in some
+    assert len(some) < len(full) / 4
+
+
+def test_the_functions_policies_call_call_only_functions_that_call_none() -> None:
+    """A function reached under ``with`` is copied for each call site in rego-cpp, recursively,
+    so the module keeps its call graph two levels deep (entries, then leaves)."""
+    graph = call_graph()
+    entries = {name for name in graph if name.startswith(("order_", "num_"))}
+    assert entries
+    for entry in entries:
+        for callee in graph[entry]:
+            assert not graph.get(callee), f"{entry} -> {callee} -> {graph[callee]}"
