@@ -1034,9 +1034,9 @@ def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
         if name.text not in kept and name.text not in module.imports:
             edits.append((name.offset, 0, len(name.text), numbers + _NUMERIC_BUILTINS[name.text]))
     for name, offset in module.calls:
-        if name in REWRITTEN_BUILTINS and name not in kept:
-            if name.split(".")[0] not in module.imports:
-                edits.append((offset, 0, len(name), order + REWRITTEN_BUILTINS[name]))
+        imported = name.split(".")[0] in module.imports
+        if name in REWRITTEN_BUILTINS and name not in kept and not imported:
+            edits.append((offset, 0, len(name), order + REWRITTEN_BUILTINS[name]))
     if not edits:
         return source
     parts, at = [], 0
