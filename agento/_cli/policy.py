@@ -148,7 +148,7 @@ def _check(args: argparse.Namespace) -> int:
             scope=args.scope,
             exclude_files=tuple(args.exclude_files),
         )
-    engine = EmbeddedEngine(args.bundle, verification=verification)
+    engine = EmbeddedEngine(args.bundle, verification=verification, tests=True)
     print(f"bundle    {engine.bundle.source}")
     print(f"revision  {engine.bundle.revision}")
     if engine.bundle.signing_key_id is not None:
@@ -228,7 +228,7 @@ def _test(bundle: str, run: str | None, *, as_json: bool) -> int:
             re.compile(run)
         except re.error as e:
             raise CommandError(f"--run {run!r} is not a regular expression: {e}") from None
-    report = run_policy_tests(EmbeddedEngine(bundle), run=run)
+    report = run_policy_tests(EmbeddedEngine(bundle, tests=True), run=run)
     if as_json:
         print(report.model_dump_json(indent=2))
         return Exit.OK if report.ok else Exit.FINDING

@@ -99,6 +99,12 @@ class EmbeddedEngine:
             is a `agento.BundleError` naming the step instead of the death of the worker
             (a few milliseconds: docs/performance.md). Off only where the caller isolates
             the engine itself.
+        tests: Also compile the bundle's test modules (files named ``*_test.rego``, OPA's
+            convention), as ``agento policy test`` and ``policy check`` do. Left out otherwise,
+            unless another module reads their packages: under ``with`` rego-cpp compiles a copy
+            of every function a test reaches, which slowed loading the commissioning bundle
+            from 0.27 to 2.4 s and each of its decisions by 12%. Their load-time problems are
+            refused either way, as OPA refuses them.
     """
 
     name = "embedded"
@@ -111,6 +117,7 @@ class EmbeddedEngine:
         reproducible: bool = False,
         verification: BundleVerification | None = None,
         preflight: bool = True,
+        tests: bool = False,
     ) -> None:
         if isinstance(bundle, PolicyBundle):
             if verification is not None and bundle.signing_key_id is None:
@@ -130,6 +137,13 @@ class EmbeddedEngine:
         self._interpreter.log_level = LogLevel.NONE
         self._interpreter.strict_built_in_errors = False  # OPA's default
         self.analysis = self._check(reproducible, preflight=preflight and hasattr(os, "fork"))
+        self._modules = engine_modules(self.bundle, tests=tests)
+        self._packages = frozenset(
+            package
+            for name, source in self.bundle.modules.items()
+            if name in self._modules and (package := package_path(source)) is not None
+        )
+        """The packages compiled: the policies a decision can ask."""
         self._runtime = canonical_json({"env": dict(environment or {})})
         """What ``opa.runtime()`` answers, as Rego text: the environment given, nothing else."""
         self._entrypoints = self._entrypoint_rules()
@@ -176,7 +190,7 @@ class EmbeddedEngine:
                 except BundleError:  # not a crash: the parent reports it
                     os.write(writer, f"{_STEP}done\n".encode())
                     raise
-                for policy in sorted(self.bundle.packages):
+                for policy in sorted(self._packages):
                     os.write(writer, f"{_STEP}evaluating data.{_dotted(policy)}\n".encode())
                     with contextlib.suppress(PolicyError):
                         self.evaluate(policy, {})
@@ -207,7 +221,7 @@ class EmbeddedEngine:
     def _compile(self) -> Bundle:
         bundle, rego = self.bundle, self._interpreter
         try:
-            for name, source in engine_modules(bundle).items():
+            for name, source in self._modules.items():
                 rego.add_module(name, source)
             if self._wraps_runtime:
                 rego.add_module(f"{_ENTRYPOINTS}.rego", self._entrypoint_module())
@@ -230,8 +244,8 @@ class EmbeddedEngine:
     def _entrypoint_rules(self) -> dict[str, str]:
         """Policy path -> the entrypoint a decision queries."""
         if not self._wraps_runtime:
-            return {policy: policy for policy in self.bundle.packages}
-        return {p: f"{_ENTRYPOINTS}/p{i}" for i, p in enumerate(sorted(self.bundle.packages))}
+            return {policy: policy for policy in self._packages}
+        return {p: f"{_ENTRYPOINTS}/p{i}" for i, p in enumerate(sorted(self._packages))}
 
     def _entrypoint_module(self) -> str:
         """One rule per policy, evaluating it with ``opa.runtime`` replaced."""
@@ -244,8 +258,8 @@ class EmbeddedEngine:
         return f"package {_ENTRYPOINTS}\n\n" + "\n\n".join(rules) + "\n"
 
     def policies(self) -> frozenset[str]:
-        """The bundle's packages."""
-        return self.bundle.packages
+        """The bundle's packages, but for test modules left out (``tests``)."""
+        return self._packages
 
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         """`evaluate`, one decision per turn of the event loop. A decision runs inline (a
@@ -269,8 +283,8 @@ class EmbeddedEngine:
     ) -> Decision:
         """`decide`, synchronously. With ``clock``, ``time.now_ns`` answers that instant: how
         replay re-evaluates a decision as of its recorded evaluation time."""
-        if policy not in self.bundle.packages:
-            known = ", ".join(sorted(self.bundle.packages))
+        if policy not in self._packages:
+            known = ", ".join(sorted(self._packages))
             raise PolicyError(
                 f"no policy {policy!r} in bundle {self.bundle.revision} "
                 f"({self.bundle.source}); it defines: {known}"
@@ -332,15 +346,17 @@ class EmbeddedEngine:
             _native.rego_free_input(handle)
 
 
-def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
+def engine_modules(bundle: PolicyBundle, *, tests: bool) -> dict[str, str]:
     """The bundle's modules as rego-cpp is given them: comparisons, arithmetic and the
     built-ins rego-cpp answers otherwise written as calls of generated modules that order
     values and compute on numbers as OPA does (`agento._policy.rego.ordered`), with the rules
-    of those modules they reach."""
-    functions = package_functions(bundle.modules)
+    of those modules they reach. Without ``tests``, the test modules nothing else reads are
+    left out (`EmbeddedEngine`)."""
+    sources = dict(bundle.modules) if tests else _without_tests(bundle.modules)
+    functions = package_functions(sources)
     modules = {
         name: ordered(source, functions.get(package_path(source) or "", frozenset()))
-        for name, source in bundle.modules.items()
+        for name, source in sources.items()
     }
     if any(f"data.{ORDER_PACKAGE}." in source for source in modules.values()):
         modules[f"{ORDER_PACKAGE}.rego"] = ORDER_MODULE
@@ -350,6 +366,22 @@ def engine_modules(bundle: PolicyBundle) -> dict[str, str]:
     return modules
 
 
+def _without_tests(modules: Mapping[str, str]) -> dict[str, str]:
+    """``modules`` but for the test files (``*_test.rego``), unless another module may read
+    their packages: one that names such a package, a package above it (``data.a`` reads
+    ``data.a.b_test``) or ``data`` itself keeps them all."""
+    tests = {name for name in modules if name.endswith("_test.rego")}
+    others = {name: source for name, source in modules.items() if name not in tests}
+    packages = [p.split("/") for name in tests if (p := package_path(modules[name]))]
+    for source in others.values():
+        for m in _DATA_REFERENCE.finditer(source):
+            path = m[1].split(".")[1:]
+            if any(p[: len(path)] == path or path[: len(p)] == p for p in packages):
+                return dict(modules)
+    return others
+
+
+_DATA_REFERENCE = re.compile(r"(?<![.\w])data((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _CALLED = re.compile(rf"\bdata\.{NUMBERS_PACKAGE}\.(\w+)\(")
 
 

@@ -49,10 +49,12 @@ class PolicyTestReport(pydantic.BaseModel):
 
 
 def run_policy_tests(engine: EmbeddedEngine, *, run: str | None = None) -> PolicyTestReport:
-    """Run every test of ``engine``'s bundle (compiled already, so OPA 1.x problems were
-    refused with their locations), or those whose reference matches the regular expression
-    ``run``."""
+    """Run every test of ``engine``'s bundle (compiled already with its tests, so OPA 1.x
+    problems were refused with their locations and the preflight tried them), or those whose
+    reference matches the regular expression ``run``."""
     bundle = engine.bundle
+    if engine.policies() != bundle.packages:
+        raise ValueError("the engine left the bundle's tests out: build it with tests=True")
     tests = [h for h in rule_heads(bundle.modules) if _test_kind(h) is not None]
     if run is not None:
         pattern = re.compile(run)
@@ -60,7 +62,7 @@ def run_policy_tests(engine: EmbeddedEngine, *, run: str | None = None) -> Polic
     interpreter = Interpreter()  # no input is ever set on it: tests see `input` undefined
     interpreter.log_level = LogLevel.NONE
     interpreter.strict_built_in_errors = False
-    for name, source in engine_modules(bundle).items():
+    for name, source in engine_modules(bundle, tests=True).items():
         interpreter.add_module(name, source)
     interpreter.add_data_json(json.dumps(dict(bundle.data)))
     # Compiled once, every test an entrypoint: an ad-hoc query per test recompiled the bundle,
@@ -108,7 +110,7 @@ def _run(interpreter: Interpreter, compiled: Bundle | None, head: RuleHead) -> P
         outcome, detail = "fail", "undefined"
     elif read[1] is not None:
         outcome, detail = "error", read[1]
-    elif read[0] == [False]:
+    elif read[0] is False:
         outcome, detail = "fail", "false"
     else:
         outcome, detail = "pass", ""

@@ -20,7 +20,7 @@ import pytest
 import temporalio.api.common.v1  # noqa: F401 (libstdc++ loaded first, as in every worker)
 from pydantic import JsonValue
 
-from agento import BundleError, EmbeddedEngine
+from agento import BundleError, EmbeddedEngine, PolicyBundle, PolicyError
 from agento._audit.replay import replay_decisions
 from agento._audit.report import AuditReport, DecisionRecorded
 from agento._policy.native import ISOLATED, native
@@ -517,7 +517,7 @@ def test_a_bundle_that_crashes_the_engine_is_refused_and_the_process_lives(
     BundleError naming the step, and this process goes on deciding."""
     bundle = write_bundle(tmp_path / "b", CRASHING)
     with pytest.raises(BundleError) as raised:
-        Unrefused(bundle)
+        Unrefused(bundle, tests=True)
     assert "crashes the embedded engine (signal SIGABRT)" in str(raised.value)
     assert "compiling it (terminate called after throwing" in str(raised.value)
     assert "serve this bundle from an OPA server" in str(raised.value)
@@ -533,8 +533,44 @@ def test_a_bundle_that_evaluates_is_not_refused_by_the_preflight(tmp_path: Path)
             'with input as {"amount": 100}', "with input.amount as 100"
         ),
     }
-    engine = Unrefused(write_bundle(tmp_path / "b", files))
+    engine = Unrefused(write_bundle(tmp_path / "b", files), tests=True)
     assert engine.evaluate("refunds_test", {}).result == {"test_small": True}
+
+
+def test_a_worker_leaves_test_modules_out_so_a_crashing_test_cannot_stop_it(
+    tmp_path: Path,
+) -> None:
+    bundle = write_bundle(tmp_path / "b", CRASHING)
+    engine = EmbeddedEngine(bundle)
+    assert engine.policies() == {"refunds"}
+    assert engine.evaluate("refunds", {"amount": 100}).result == {"allow": True}
+    with pytest.raises(PolicyError, match=r"no policy 'refunds_test'.*it defines: refunds$"):
+        engine.evaluate("refunds_test", {})
+    with pytest.raises(BundleError, match="crashes the embedded engine"):
+        EmbeddedEngine(bundle, tests=True)  # as `agento policy test` loads it
+
+
+@pytest.mark.parametrize(
+    ("read", "answer"),
+    [
+        ("limit := data.limits.checks_test.limit", {"limit": 500}),
+        ("limits := data.limits", {"limits": {"checks_test": {"limit": 500}}}),
+    ],
+)
+def test_a_test_module_another_module_reads_is_compiled(
+    tmp_path: Path, read: str, answer: dict[str, JsonValue]
+) -> None:
+    """As OPA reads it: a policy may read a test package's rules, or a package above it."""
+    files = {
+        "refunds.rego": f"package refunds\n\n{read}\n",
+        "limits/checks_test.rego": "package limits.checks_test\n\nlimit := 500\n",
+    }
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.oracle import Oracle
+
+    bundle = PolicyBundle.load(write_bundle(tmp_path / "b", files))
+    assert Oracle(bundle).decide("refunds", {}).value == answer
+    assert EmbeddedEngine(bundle).evaluate("refunds", {}).result == answer
 
 
 def test_a_string_cannot_forge_a_key_of_the_result(tmp_path: Path) -> None:

@@ -57,8 +57,15 @@ def bundle(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def test_an_engine_that_left_the_tests_out_cannot_run_them() -> None:
+    worker = agento.EmbeddedEngine(COMMISSIONING)
+    assert "agento/commissioning/routing_test" not in worker.policies()
+    with pytest.raises(ValueError, match="tests=True"):
+        run_policy_tests(worker)
+
+
 def test_the_commissioning_tests_cover_the_seeds_table() -> None:
-    report = run_policy_tests(agento.EmbeddedEngine(COMMISSIONING))
+    report = run_policy_tests(agento.EmbeddedEngine(COMMISSIONING, tests=True))
     assert [(r.reference.rsplit(".", 1)[1], r.outcome) for r in report.results] == [
         ("test_an_engineer_may_override_a_routing_deny", "pass"),
         ("test_anyone_else_may_not_and_is_told_why", "pass"),
@@ -123,7 +130,7 @@ def test_a_rule_named_like_a_test_is_a_test_as_in_opa(tmp_path: Path) -> None:
     # The seed named a helper rule test_results_within_tolerance; opa test runs it, undefined
     # without input, so it fails. agento judges it the same way.
     helper = "package seed\n\ntest_results_within_tolerance if input.ok\n"
-    report = run_policy_tests(agento.EmbeddedEngine(bundle(tmp_path, {"seed.rego": helper})))
+    report = run_policy_tests(agento.EmbeddedEngine(bundle(tmp_path, {"seed.rego": helper}), tests=True))
     [result] = report.results
     assert (result.reference, result.outcome) == (
         "data.seed.test_results_within_tolerance",
