@@ -31,7 +31,7 @@ as comprehensions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -284,7 +284,7 @@ def _stage(t: str, xs: str, y: str, ys: str) -> list[str]:
     ]
 
 
-_MACROS = {
+_MACROS: dict[str, Callable[..., list[str]]] = {
     "STAGE": _stage,
     "POW2": _pow2,
     "POW5": _pow5,
@@ -318,7 +318,9 @@ def _expand(text: str) -> str:
 
 def _split_arguments(text: str) -> list[str]:
     """Top-level commas only: ``a[0] * b[0], (x, y), 64``."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for c in text:
         if c in "([{":
             depth += 1

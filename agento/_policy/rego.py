@@ -1030,9 +1030,9 @@ def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
             edits.append((op.operator.offset, 0, len(op.operator.text), ","))
         edits.append((op.end, width, 0, ")"))
     kept = local | module.functions
-    for name in module.numeric_calls:
-        if name.text not in kept and name.text not in module.imports:
-            edits.append((name.offset, 0, len(name.text), numbers + _NUMERIC_BUILTINS[name.text]))
+    for call in module.numeric_calls:
+        if call.text not in kept and call.text not in module.imports:
+            edits.append((call.offset, 0, len(call.text), numbers + _NUMERIC_BUILTINS[call.text]))
     for name, offset in module.calls:
         imported = name.split(".")[0] in module.imports
         if name in REWRITTEN_BUILTINS and name not in kept and not imported:

@@ -130,7 +130,9 @@ def test_a_rule_named_like_a_test_is_a_test_as_in_opa(tmp_path: Path) -> None:
     # The seed named a helper rule test_results_within_tolerance; opa test runs it, undefined
     # without input, so it fails. agento judges it the same way.
     helper = "package seed\n\ntest_results_within_tolerance if input.ok\n"
-    report = run_policy_tests(agento.EmbeddedEngine(bundle(tmp_path, {"seed.rego": helper}), tests=True))
+    report = run_policy_tests(
+        agento.EmbeddedEngine(bundle(tmp_path, {"seed.rego": helper}), tests=True)
+    )
     [result] = report.results
     assert (result.reference, result.outcome) == (
         "data.seed.test_results_within_tolerance",
