@@ -80,8 +80,8 @@ class EmbeddedEngine:
     what the engine cannot represent (number literals beyond 64 bits), with located errors, as a
     `agento.BundleError`. Built-in errors make an expression undefined, as in OPA by default.
     Decisions are safe to ask from several threads and tasks: the interpreter keeps the input as
-    state, so a lock serializes evaluations (well under a millisecond each). ``decide``
-    evaluates inline, without awaiting.
+    state, so a lock serializes evaluations (under a millisecond each; tens of milliseconds where
+    a policy computes on floats). ``decide`` evaluates inline, without awaiting.
 
     Args:
         bundle: The bundle (a directory, a ``.tar.gz``, or a loaded `agento.PolicyBundle`).
@@ -103,7 +103,7 @@ class EmbeddedEngine:
             convention), as ``agento policy test`` and ``policy check`` do. Left out otherwise,
             unless another module reads their packages: under ``with`` rego-cpp compiles a copy
             of every function a test reaches, which slowed loading the commissioning bundle
-            from 0.27 to 2.4 s and each of its decisions by 12%. Their load-time problems are
+            from 0.2-0.3 s to 2.4 s and each of its decisions by 12%. Their load-time problems are
             refused either way, as OPA refuses them.
     """
 
@@ -263,8 +263,9 @@ class EmbeddedEngine:
 
     async def decide(self, policy: str, document: Mapping[str, JsonValue]) -> Decision:
         """`evaluate`, one decision per turn of the event loop. A decision runs inline (a
-        fraction of a millisecond); taking turns keeps many concurrent ones from running back to
-        back and holding up the worker's other tasks for all of their time together."""
+        fraction of a millisecond, tens where it computes on floats); taking turns keeps many
+        concurrent ones from running back to back and holding up the worker's other tasks for
+        all of their time together."""
         loop = asyncio.get_running_loop()
         turn = self._turns.get(loop)
         if turn is None:
