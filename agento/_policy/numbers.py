@@ -16,7 +16,8 @@ digit strings) and on numbers' text (``json.marshal``), and hands each result ba
 holding OPA's text (``units.parse`` of a plain number keeps it as written). Integers rego-cpp
 holds take the native operators, which are exact on them; floats take the long way
 (docs/performance.md). What it cannot compute (a sum of more than `MAX_FOLD` non-integers, powers
-of two beyond 2^3967) fails the evaluation, never answers otherwise.
+of two beyond 2^3967 or of five beyond 5^3455, a remainder of numbers of about 300 digits) fails
+the evaluation, never answers otherwise.
 
 Its shape follows two costs of rego-cpp. Every rule of a bundle is checked on each query, so a
 bundle gets only the rules its policies reach (`module`). And a function reached under ``with``
@@ -82,14 +83,15 @@ _P5_SMALL = "".join(str(5**i).rjust(19, "0") for i in range(27))
 
 
 def _pow5(t: str, n: str) -> list[str]:
-    """5^n for 0 <= n < 1728: a table to 5^26 times 5^27 or 5^54, the bits of n / 27 beyond."""
+    """5^n for 0 <= n < 3456: a table to 5^26 times 5^27 or 5^54, the bits of n / 27 beyond
+    (the text of a quotient of the smallest double by the largest needs 5^2100)."""
     picks = "".join(
         f" * (1 + (({5 ** (27 * bit)} - 1) * to_number(bits.and({t}_q, {bit}) != 0)))"
-        for bit in (1, 2, 4, 8, 16, 32)
+        for bit in (1, 2, 4, 8, 16, 32, 64)
     )
     return [
         f"{t}_n := {n}",
-        f"{t}_bad := [{t}_v | (to_number({t}_n < 0) + to_number({t}_n >= 1728)) > 0; "
+        f"{t}_bad := [{t}_v | (to_number({t}_n < 0) + to_number({t}_n >= 3456)) > 0; "
         f"{t}_v := {_FAIL}]",
         f"count({t}_bad) == 0",
         f"{t}_q := floor({t}_n / 27)",
