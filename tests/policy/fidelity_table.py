@@ -27,6 +27,12 @@ class Row:
 
 ROWS = [
     Row(
+        "r := json.marshal(input.a / input.b)",
+        "a quotient below about 1e-600 (a subnormal divided by a double near the largest) can "
+        "differ from OPA's text in its last digit, not yet fixed",
+        {"a": 5e-324, "b": 1.7976931348623157e308},
+    ),
+    Row(
         "c if [1, 10] > [1, 9]",
         "arrays and objects compare the numbers in them by their text: compare the elements "
         "(values of different types order as in OPA, since this release)",
