@@ -101,7 +101,7 @@ class EmbeddedEngine:
             the engine itself.
         tests: Also compile the bundle's test modules (files named ``*_test.rego``, OPA's
             convention), as ``agento policy test`` and ``policy check`` do. Left out otherwise,
-            unless another module reads their packages: under ``with`` rego-cpp compiles a copy
+            unless a policy's document holds or reads them: under ``with`` rego-cpp compiles a copy
             of every function a test reaches, which slowed loading the commissioning bundle
             from 0.2-0.3 s to 2.4 s and each of its decisions by 12%. Their load-time problems are
             refused either way, as OPA refuses them.
@@ -368,12 +368,16 @@ def engine_modules(bundle: PolicyBundle, *, tests: bool) -> dict[str, str]:
 
 
 def _without_tests(modules: Mapping[str, str]) -> dict[str, str]:
-    """``modules`` but for the test files (``*_test.rego``), unless another module may read
-    their packages: one that names such a package, a package above it (``data.a`` reads
-    ``data.a.b_test``) or ``data`` itself keeps them all."""
+    """``modules`` but for the test files (``*_test.rego``), unless their rules are part of
+    another module's document or another module may read them: a test package that is, or is
+    under, a policy's package (OPA's answer for ``data.a`` holds ``data.a.b_test``), or a
+    module naming such a package, a package above it or ``data`` itself, keeps them all."""
     tests = {name for name in modules if name.endswith("_test.rego")}
     others = {name: source for name, source in modules.items() if name not in tests}
     packages = [p.split("/") for name in tests if (p := package_path(modules[name]))]
+    policies = [p.split("/") for source in others.values() if (p := package_path(source))]
+    if any(p[: len(q)] == q for p in packages for q in policies):
+        return dict(modules)
     for source in others.values():
         for m in _DATA_REFERENCE.finditer(source):
             path = m[1].split(".")[1:]

@@ -550,6 +550,24 @@ def test_a_worker_leaves_test_modules_out_so_a_crashing_test_cannot_stop_it(
         EmbeddedEngine(bundle, tests=True)  # as `agento policy test` loads it
 
 
+@pytest.mark.parametrize("package", ["refunds", "refunds.checks_test"])
+def test_a_test_module_inside_a_policys_package_is_compiled(tmp_path: Path, package: str) -> None:
+    """OPA's answer for ``data.refunds`` holds the rules of a test file in that package, or in
+    a package under it."""
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.oracle import Oracle
+
+    files = {
+        "refunds.rego": "package refunds\n\nlimit := 500\n",
+        "refunds_test.rego": f"package {package}\n\ntest_limit if data.refunds.limit == 500\n",
+    }
+    bundle = PolicyBundle.load(write_bundle(tmp_path / "b", files))
+    answer = Oracle(bundle).decide("refunds", {}).value
+    assert isinstance(answer, dict)
+    assert len(answer) == 2  # the limit, and the test (or its package)
+    assert EmbeddedEngine(bundle).evaluate("refunds", {}).result == answer
+
+
 @pytest.mark.parametrize(
     ("read", "answer"),
     [
