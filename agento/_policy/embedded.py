@@ -29,6 +29,8 @@ from pydantic import JsonValue
 from agento._decision.record import Decision, canonical_json, make_decision, now, text_digest
 from agento._errors import BundleError, PolicyError, PolicyProblem
 from agento._policy.bundle import PolicyBundle
+from agento._policy.formatting import MODULE as FORMAT_MODULE
+from agento._policy.formatting import PACKAGE as FORMAT_PACKAGE
 from agento._policy.native import (
     Bundle,
     Interpreter,
@@ -359,8 +361,9 @@ def engine_modules(bundle: PolicyBundle, *, tests: bool) -> dict[str, str]:
         name: ordered(source, functions.get(package_path(source) or "", frozenset()))
         for name, source in sources.items()
     }
-    if any(f"data.{ORDER_PACKAGE}." in source for source in modules.values()):
-        modules[f"{ORDER_PACKAGE}.rego"] = ORDER_MODULE
+    for package, module in ((ORDER_PACKAGE, ORDER_MODULE), (FORMAT_PACKAGE, FORMAT_MODULE)):
+        if any(f"data.{package}." in source for source in modules.values()):
+            modules[f"{package}.rego"] = module
     used = {m[1] for source in modules.values() for m in _CALLED.finditer(source)}
     if used:
         modules[f"{NUMBERS_PACKAGE}.rego"] = numbers_module(used)

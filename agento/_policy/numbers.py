@@ -50,7 +50,7 @@ _FLOAT64_OVERFLOW = str(2**1024 - 2**970)
 """The smallest magnitude ``strconv.ParseFloat`` rounds to infinity: what ``to_number``
 refuses as out of range, as OPA does."""
 
-_FAIL = 'to_number("1e-400")'
+FAIL = 'to_number("1e-400")'
 """An expression that fails the whole evaluation in rego-cpp (its ``stod`` cannot read a
 number below 2.2e-308): how this module stops where it cannot compute."""
 
@@ -67,7 +67,7 @@ def _pow2(t: str, n: str) -> list[str]:
     return [
         f"{t}_n := {n}",
         f"{t}_bad := [{t}_v | (to_number({t}_n < 0) + to_number({t}_n >= 3968)) > 0; "
-        f"{t}_v := {_FAIL}]",
+        f"{t}_v := {FAIL}]",
         f"count({t}_bad) == 0",
         f"{t}_c := {t}_n - (({t}_n - 124) * to_number({t}_n > 124))",
         f"{t}_a := {t}_c - (({t}_c - 62) * to_number({t}_c > 62))",
@@ -92,7 +92,7 @@ def _pow5(t: str, n: str) -> list[str]:
     return [
         f"{t}_n := {n}",
         f"{t}_bad := [{t}_v | (to_number({t}_n < 0) + to_number({t}_n >= 3456)) > 0; "
-        f"{t}_v := {_FAIL}]",
+        f"{t}_v := {FAIL}]",
         f"count({t}_bad) == 0",
         f"{t}_q := floor({t}_n / 27)",
         f"{t}_r := {t}_n - (27 * {t}_q)",
@@ -251,7 +251,7 @@ def _from_dec(t: str, d: str, p: str) -> list[str]:
         f"{t}_q := units.parse({t}_qs)",
         f"@BIT_LENGTH {t}_b = {t}_q, {t}_qs",
         f"{t}_t := {t}_b - {t}_pp",
-        f"{t}_no := [{t}_v | {t}_t < 1; {t}_v := {_FAIL}]",
+        f"{t}_no := [{t}_v | {t}_t < 1; {t}_v := {FAIL}]",
         f"count({t}_no) == 0",
         f"@POW5 {t}_f = {t}_t",
         f'{t}_y := sprintf("%v", [{t}_q * {t}_f])',
@@ -341,7 +341,7 @@ def _folds() -> str:
     in sizes so that a short list does not pay for the longest."""
     sizes = [8, MAX_FOLD]
     branches = "\nelse := ".join(f"fold_{n}(op, s0, bs) if count(bs) <= {n}" for n in sizes)
-    text = [f"fold(op, s0, bs) := {branches}\nelse := {_FAIL}\n\n"]
+    text = [f"fold(op, s0, bs) := {branches}\nelse := {FAIL}\n\n"]
     for n in sizes:
         steps = "".join(f"\ts{i + 1} := fold_step(op, s{i}, bs, {i})\n" for i in range(n))
         text.append(f"fold_{n}(op, s0, bs) := s{n} if {{\n{steps}}}\n\n")
@@ -353,7 +353,7 @@ def _source() -> str:
         "PACKAGE": PACKAGE,
         "LOG2_10": _LOG2_10,
         "ZEROS": "0" * _ZERO_COUNT,
-        "FAIL": _FAIL,
+        "FAIL": FAIL,
         "FLOAT64_OVERFLOW": _FLOAT64_OVERFLOW,
     }
     text = (Path(__file__).parent / "numbers.rego").read_text()

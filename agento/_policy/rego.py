@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from agento._errors import PolicyProblem
+from agento._policy.formatting import BUILTINS as FORMAT_BUILTINS
+from agento._policy.formatting import PACKAGE as FORMAT_PACKAGE
 from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
 
 NONDETERMINISTIC_BUILTINS = frozenset(
@@ -66,17 +68,22 @@ _DIVERGENT_BUILTINS = {
 """Built-ins whose answers in rego-cpp are not OPA's on ordinary arguments, each with the
 rewrite that gives OPA's answer on both engines (found by tests/policy/differential.py)."""
 
+ORDER_PACKAGE = "agento__order"
+
 REWRITTEN_BUILTINS = {
-    "max": "max_of",
-    "min": "min_of",
-    "sort": "sorted",
-    "semver.compare": "semver_compare",
-    "strings.split_n": "split_n",
+    "max": f"{ORDER_PACKAGE}.max_of",
+    "min": f"{ORDER_PACKAGE}.min_of",
+    "sort": f"{ORDER_PACKAGE}.sorted",
+    "semver.compare": f"{ORDER_PACKAGE}.semver_compare",
+    "strings.split_n": f"{ORDER_PACKAGE}.split_n",
+    **{name: f"{FORMAT_PACKAGE}.{function}" for name, function in FORMAT_BUILTINS.items()},
 }
 """Built-ins rego-cpp answers otherwise (it orders numbers by their text: ``max([1001, 999])``
-was 999, ``semver.compare("1.10.0", "1.9.9")`` -1) or lacks (``strings.split_n``): `ordered`
-writes each call as a call of the function of `ORDER_MODULE` named here, which gives OPA's
-answer (tests/policy/test_fidelity.py checks them against OPA's evaluator)."""
+was 999, ``semver.compare("1.10.0", "1.9.9")`` -1; its ``sprintf("%d", ...)`` wraps at 32 bits)
+or lacks (``strings.split_n``): `ordered` writes each call as a call of the function named
+here, of `ORDER_MODULE` or of the formatting module (`agento._policy.formatting`), which gives
+OPA's answer (tests/policy/test_fidelity.py and test_formatting.py check them against OPA's
+evaluator)."""
 
 _V0_BODY = (
     "rule body without `if` (OPA v0 syntax): write `name if { ... }`, `name contains value if "
@@ -904,7 +911,6 @@ def _plain(operand: _Operand) -> bool:
     )
 
 
-ORDER_PACKAGE = "agento__order"
 ORDER_MODULE = f"package {ORDER_PACKAGE}\n" + (
     """
 collection(xs) if is_array(xs)
@@ -1018,7 +1024,7 @@ def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
     computes on numbers as OPA does. ``local``: the functions the module's package defines,
     which keep their names."""
     module = _Parser(source).module()
-    numbers, order = f"data.{NUMBERS_PACKAGE}.", f"data.{ORDER_PACKAGE}."
+    numbers = f"data.{NUMBERS_PACKAGE}."
     # Point edits: open before each left operand (the outer operation first), the operator
     # becomes a comma, close after each right operand (the inner operation first); a unary
     # minus becomes the call; a call's name is replaced after any opening at its offset.
@@ -1036,7 +1042,7 @@ def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
     for name, offset in module.calls:
         imported = name.split(".")[0] in module.imports
         if name in REWRITTEN_BUILTINS and name not in kept and not imported:
-            edits.append((offset, 0, len(name), order + REWRITTEN_BUILTINS[name]))
+            edits.append((offset, 0, len(name), f"data.{REWRITTEN_BUILTINS[name]}"))
     if not edits:
         return source
     parts, at = [], 0
@@ -1062,10 +1068,8 @@ def unrepresentable(literal: str) -> str | None:
         value = Decimal(literal)
     except InvalidOperation:
         return None
-    if literal.isdigit():
-        if value <= _MAX_INT64:
-            return None
-        return f"number {literal} is beyond the embedded engine's 64-bit integers"
+    if literal.isdigit():  # rego-cpp holds an integer literal of any size exactly
+        return None
     as_float = float(literal)
     if math.isinf(as_float):
         return f"number {literal} is beyond the embedded engine's 64-bit floats"

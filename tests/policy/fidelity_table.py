@@ -42,16 +42,23 @@ ROWS = [
         "iterating a set follows its insertion order; a set in a result is in OPA's order",
     ),
     Row(
-        's := sprintf("%s", [input.n])',
-        "give each verb its type (`%d` an integer, `%s` a string) or use `%v`, which prints "
-        "every value as OPA does",
-        {"n": 3},
+        's := sprintf("%x", [input.f])',
+        "`sprintf` writes what OPA writes for the verbs, flags and values policies use; what it "
+        "does not write fails the decision: `%x` of a float, `%c`, `%q` of a number or of "
+        "non-ASCII text, `%+d`, argument indexes, floats of more than 15 digits that are powers "
+        "of two",
+        {"f": 1.5},
     ),
-    Row('s := sprintf("%d", [input.n])', "the same: a reason so built is missing", {"n": 1.5}),
     Row(
-        's := sprintf("%q", [input.s])',
-        "rego-cpp has no `%q`: write the quotes into the format",
-        {"s": "a"},
+        's := sprintf("%v", [input.xs])',
+        "a collection holding a float (or a number key) is written by rego-cpp with doubles; "
+        "such a `sprintf` fails the decision: write its elements, or use `json.marshal`",
+        {"xs": [1.5]},
+    ),
+    Row(
+        's := hex.encode("é")',
+        "`hex.encode` of non-ASCII text or of a quote, backslash or control character fails "
+        "the decision (rego-cpp sign-extends each byte: `ffffffc3ffffffa9`)",
     ),
     Row('s := upper("é")', "`upper` and `lower` change ASCII letters only"),
     Row(
@@ -76,11 +83,10 @@ ROWS = [
         "right): marshal a comparison, `json.marshal((x in xs) == true)`",
     ),
     Row(
-        "s := format_int(input.n, 10)",
-        "an input integer beyond 64 bits reaches the policy whole, and arithmetic, comparisons "
-        "and the numeric built-ins compute on it as OPA does, but `format_int` does not: send "
-        "such numbers as strings",
-        {"n": 18446744073709551617},
+        "n := bits.lsh(input.n, 64)",
+        "the `bits` built-ins and `format_int` in base 2, 8 and 16 compute within 64 bits; "
+        "beyond, the decision fails",
+        {"n": 1},
     ),
 ]
 

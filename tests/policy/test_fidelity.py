@@ -169,7 +169,6 @@ def test_v0_forms_are_refused_with_a_location(tmp_path: Path, form: str) -> None
     [
         ("1e400", "beyond the embedded engine's 64-bit floats"),
         ("1e30", "would hold as 1000000000000000019884624838656"),
-        ("99999999999999999999", "beyond the embedded engine's 64-bit integers"),
     ],
 )
 def test_numbers_the_engine_cannot_hold_are_refused_at_load(
@@ -386,6 +385,23 @@ def test_numbers_it_holds_load(tmp_path: Path) -> None:
         "c": 9223372036854775807,
         "d": 0.0015,
     }
+
+
+def test_an_integer_literal_beyond_64_bits_loads_and_computes_exactly() -> None:
+    """rego-cpp holds integer literals of any size exactly, and the numbers module computes on
+    them as OPA does (these were refused at load)."""
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.fidelity_table import Row, answers
+
+    body = (
+        "a := 99999999999999999999 + 1\n\nb := -18446744073709551617 % 7\n\n"
+        "c := 18446744073709551617 / 2\n\nd := max([18446744073709551617, 1.5])\n\n"
+        "e := 18446744073709551617 > 18446744073709551616\n\n"
+        "f := json.marshal(100000000000000000000000000000000000000 - 1)"
+    )
+    opa, embedded = answers(Row(body, ""))
+    assert embedded == opa
+    assert '"a": 100000000000000000000' in opa
 
 
 # Time zones: the built-ins that aborted a worker, checked against Python's zone database.

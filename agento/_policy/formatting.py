@@ -1,0 +1,62 @@
+"""OPA's ``sprintf``, ``format_int`` and ``bits`` built-ins in rego-cpp: a generated Rego module
+whose functions the embedded engine's policies call instead of the built-ins.
+
+rego-cpp's ``sprintf`` is C's ``printf`` over its own values: ``%d`` wraps an integer at 32
+bits (``sprintf("%d", [2147483648])`` is ``-2147483648``) and answers nothing for a float, so a
+deny reason built with it is silently missing and the request allowed; ``%s`` of a number
+prints the number, ``%s`` of null or a collection nothing, widths and ``%!d(MISSING)`` are
+ignored. OPA hands Go's ``fmt`` each number as an ``int64``, a ``*big.Int``, a ``float64`` or a
+string, chosen by the number's text, and every other value as its Rego text. ``format_int``
+floors a negative float and writes negative integers in base 2, 8 and 16 as two's complement;
+``bits.lsh`` wraps at 64 bits, where OPA's integers have no size.
+
+The module follows Go's rules for the verbs, flags and types policies use, on numbers' text
+(``json.marshal``) and the numbers module's shortest digits, and keeps the native call where
+it is already OPA's (strings under plain ``%s`` and ``%v``). What it does not write (``%q``,
+``%x`` of a string or a float, argument indexes, ``%+d``, floats of more than 15 digits that
+are powers of two, integers beyond 64 bits in base 2, 8 or 16) fails the evaluation, never
+answers otherwise.
+
+`agento._policy.rego.ordered` rewrites a bundle's calls to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agento._policy.numbers import FAIL
+from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
+
+PACKAGE = "agento__format"
+"""The generated module's package: ``data.agento__format.sprintf_of(f, values)``."""
+
+_PAD = 400
+"""The widest padding the module writes; a wider width fails the evaluation."""
+
+MODULE = (
+    (Path(__file__).parent / "formatting.rego")
+    .read_text()
+    .replace("{PACKAGE}", PACKAGE)
+    .replace("{FAIL}", FAIL)
+    .replace("{SPACES}", " " * _PAD)
+    .replace("{ZEROS}", "0" * _PAD)
+    .replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.")
+)
+"""The module's text, as a bundle gets it."""
+
+BUILTINS = {
+    "sprintf": "sprintf_of",
+    "format_int": "format_int_of",
+    "bits.lsh": "bits_lsh",
+    "bits.rsh": "bits_rsh",
+    "bits.and": "bits_and",
+    "bits.or": "bits_or",
+    "bits.xor": "bits_xor",
+    "bits.negate": "bits_negate",
+    "hex.encode": "hex_encode",
+    "urlquery.encode": "urlquery_encode",
+    "urlquery.encode_object": "urlquery_encode_object",
+    "urlquery.decode": "urlquery_decode",
+    "urlquery.decode_object": "urlquery_decode_object",
+}
+"""The built-ins whose calls become calls of the module's functions."""
