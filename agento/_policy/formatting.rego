@@ -13,14 +13,25 @@ sprintf_of(f, values) := s if {
 	s := formatted(f, values)
 } else := {FAIL}
 
-# Strings under plain %s and %v, one for each: what rego-cpp writes as Go does.
+# Plain %s and %v of strings, %d and %v of integers below 10^9, one each: what rego-cpp
+# writes as Go does.
 plain(f, values) if {
 	is_string(f)
 	is_array(values)
-	count([v | some v in values; not is_string(v)]) == 0
-	verbs := regex.find_n(`%[^a-zA-Z%]*[a-zA-Z%]?`, f, -1)
-	count([v | some v in verbs; not v in {"%s", "%v", "%%"}]) == 0
-	count([v | some v in verbs; v != "%%"]) == count(values)
+	verbs := [v | some v in regex.find_n(`%[^a-zA-Z%]*[a-zA-Z%]?`, f, -1); v != "%%"]
+	count(verbs) == count(values)
+	count([i | some i; v := verbs[i]; not native(v, values[i])]) == 0
+}
+
+native(verb, x) if {
+	verb in {"%s", "%v"}
+	is_string(x)
+}
+
+native(verb, x) if {
+	verb in {"%d", "%v"}
+	is_number(x)
+	regex.match(`^-?[0-9]{1,9}$`, json.marshal(x))
 }
 
 formatted(f, values) := s if {
