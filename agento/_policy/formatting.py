@@ -1,5 +1,5 @@
-"""OPA's ``sprintf``, ``format_int`` and ``bits`` built-ins in rego-cpp: a generated Rego module
-whose functions the embedded engine's policies call instead of the built-ins.
+"""OPA's ``sprintf``, ``format_int``, ``bits``, ``hex.encode`` and ``urlquery`` built-ins in
+rego-cpp: a generated Rego module whose functions the embedded engine's policies call instead.
 
 rego-cpp's ``sprintf`` is C's ``printf`` over its own values: ``%d`` wraps an integer at 32
 bits (``sprintf("%d", [2147483648])`` is ``-2147483648``) and answers nothing for a float, so a
@@ -8,14 +8,16 @@ prints the number, ``%s`` of null or a collection nothing, widths and ``%!d(MISS
 ignored. OPA hands Go's ``fmt`` each number as an ``int64``, a ``*big.Int``, a ``float64`` or a
 string, chosen by the number's text, and every other value as its Rego text. ``format_int``
 floors a negative float and writes negative integers in base 2, 8 and 16 as two's complement;
-``bits.lsh`` wraps at 64 bits, where OPA's integers have no size.
+``bits.lsh`` wraps at 64 bits, where OPA's integers have no size; ``hex.encode`` sign-extends
+each non-ASCII byte, and ``urlquery`` writes a space as ``%20`` where Go writes ``+``.
 
 The module follows Go's rules for the verbs, flags and types policies use, on numbers' text
 (``json.marshal``) and the numbers module's shortest digits, and keeps the native call where
-it is already OPA's (strings under plain ``%s`` and ``%v``). What it does not write (``%q``,
-``%x`` of a string or a float, argument indexes, ``%+d``, floats of more than 15 digits that
-are powers of two, integers beyond 64 bits in base 2, 8 or 16) fails the evaluation, never
-answers otherwise.
+it is already OPA's (plain ``%s`` and ``%v`` of strings, ``%d`` and ``%v`` of integers below
+10^9). What it does not write (``%c``, ``%q`` of a number or of non-ASCII text, ``%x`` of a
+float, argument indexes, ``%+d``, a width on a string holding an escape, a collection holding
+a float, floats of more than 15 digits that are powers of two, integers beyond 64 bits in base
+2, 8 or 16) fails the evaluation, never answers otherwise.
 
 `agento._policy.rego.ordered` rewrites a bundle's calls to it.
 """

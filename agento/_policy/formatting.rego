@@ -1,7 +1,7 @@
 package {PACKAGE}
 
-# Generated into every bundle whose policies call sprintf, format_int or a bits built-in
-# (agento/_policy/formatting.py). Each entry gives OPA v1.20.2's answer, or fails the
+# Generated into every bundle whose policies call sprintf, format_int, a bits built-in,
+# hex.encode or a urlquery built-in (agento/_policy/formatting.py). Each entry gives OPA v1.20.2's answer, or fails the
 # evaluation where it cannot: never another answer.
 
 # sprintf: OPA hands Go's fmt each value as an int64, a *big.Int, a float64 or a string, by

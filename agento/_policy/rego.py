@@ -1019,8 +1019,8 @@ def ordered(source: str, local: frozenset[str] = frozenset()) -> str:
     """``source`` with every comparison and arithmetic operator written as a call of the
     generated module `agento._policy.numbers` (``a <= b`` is ``data.agento__opa.order_lte(a,
     b)``), the numeric built-ins (`abs`, `sum`, ...) renamed to its functions, and every call of
-    a built-in of `REWRITTEN_BUILTINS` written as a call of `ORDER_MODULE` (``max(xs)`` is
-    ``data.agento__order.max_of(xs)``), on the same lines, so that rego-cpp orders values and
+    a built-in of `REWRITTEN_BUILTINS` written as a call of the function it names (``max(xs)``
+    is ``data.agento__order.max_of(xs)``), on the same lines, so that rego-cpp orders values and
     computes on numbers as OPA does. ``local``: the functions the module's package defines,
     which keep their names."""
     module = _Parser(source).module()
