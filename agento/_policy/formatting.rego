@@ -118,13 +118,40 @@ int64(t) if {
 	digits <= ["9223372036854775807", "9223372036854775808"][to_number(startswith(t, "-"))]
 }
 
-# A collection as OPA writes it, where rego-cpp writes it alike: integers of 64 bits and
-# string keys only (rego-cpp writes other numbers as doubles and number keys as strings).
+# A collection as OPA writes it (its Rego text), where rego-cpp writes it alike: integers of
+# 64 bits and string keys only (other numbers it writes as doubles, number keys as strings).
+# An array or an object of other numbers is written element by element, a number by its text.
 collection_text(c) := t if {
+	integers_only(c)
+	t := printable(sprintf("%v", [c]))
+} else := t if {
+	is_array(c)
+	parts := [element_text(x) | some x in c]
+	count(parts) == count(c)
+	t := printable(concat("", ["[", concat(", ", parts), "]"]))
+} else := t if {
+	is_object(c)
+	count([k | some k in object.keys(c); not is_string(k)]) == 0
+	parts := [concat(": ", [element_text(k), element_text(c[k])]) | some k in sort(object.keys(c))]
+	count(parts) == count(c)
+	t := printable(concat("", ["{", concat(", ", parts), "}"]))
+}
+
+integers_only(c) if {
 	nodes := [v | walk(c, [_, v])]
 	count([x | some x in nodes; is_number(x); not regex.match(`^-?[0-9]{1,18}$`, json.marshal(x))]) == 0
 	count([k | some x in nodes; is_object(x); some k in object.keys(x); not is_string(k)]) == 0
-	t := sprintf("%v", [c])
+}
+
+element_text(x) := json.marshal(x) if {
+	is_number(x)
+} else := substring(t, 1, count(t) - 2) if {
+	integers_only(x)
+	t := sprintf("%v", [[x]])
+}
+
+# rego-cpp's text of a string is Go's where it is printable ASCII (escapes as written).
+printable(t) := t if {
 	regex.match(`^[ -~]*$`, t)
 	not regex.match(`\\u`, t)
 }
@@ -279,16 +306,28 @@ shortest(t) := go_g(d[0], d[2], d[1]) if {
 	short_float(t)
 	d := NUMBERS.dec_text(t)
 } else := go_g(d[0], d[2], d[1]) if {
-	d0 := NUMBERS.dec_text(t)
-	d0[1] > -306
-	d0[1] < 309
-	b := NUMBERS.from_dec(d0, 53)
-	# A power of two has a nearer lower neighbour, which this shortest search does not see;
-	# an integer value, another form.
-	abs(b[0]) != 4503599627370496
+	d := NUMBERS.dec_text(NUMBERS.text(double(NUMBERS.dec_text(t)), 53))
+}
+
+# A decimal's double as [m, e] for m x 2^e, for the shortest search: a subnormal one on the
+# grid of 2^-1074. Not for a power of two, whose lower neighbour is nearer than the search
+# sees, nor for an integer value of 2^52 and more, or a number out of a double's range.
+double(d) := b if {
+	d[1] > -324
+	d[1] < 309
+	b := NUMBERS.from_dec(d, 53)
+	b[1] >= -1074
 	b[1] < 0
-	g := NUMBERS.dec_text(NUMBERS.text(b, 53))
-	d := g
+	abs(b[0]) != 4503599627370496
+} else := [m, -1074] if {
+	d[1] > -324
+	normal := NUMBERS.from_dec(d, 53)
+	normal[1] < -1074
+	p := 1127 + normal[1]
+	p >= 1
+	b := NUMBERS.from_dec(d, p)
+	b[1] in {-1074, -1073}
+	m := [b[0], b[0] * 2][to_number(b[1] == -1073)]
 }
 
 go_g(negative, digits, x) := concat("", [substring("-", 0, to_number(negative)), body]) if {
