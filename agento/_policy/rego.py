@@ -177,7 +177,6 @@ _NUMERIC_BUILTINS = {
 _LITERALS = frozenset({"true", "false", "null"})
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 _MAX_EXACT_INTEGER = 2**53
-_MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -1062,13 +1061,14 @@ def package_functions(modules: Mapping[str, str]) -> dict[str, frozenset[str]]:
 
 
 def unrepresentable(literal: str) -> str | None:
-    """Why the embedded engine cannot hold a number literal exactly (64-bit integers and IEEE
-    doubles, where OPA computes with arbitrary precision); ``None`` when it can."""
+    """Why the embedded engine cannot hold a number literal exactly (it holds integers of any
+    size, but other numbers as IEEE doubles, where OPA computes with arbitrary precision);
+    ``None`` when it can."""
+    if literal.isdigit():
+        return None
     try:
         value = Decimal(literal)
     except InvalidOperation:
-        return None
-    if literal.isdigit():  # rego-cpp holds an integer literal of any size exactly
         return None
     as_float = float(literal)
     if math.isinf(as_float):
