@@ -306,19 +306,36 @@ shortest(t) := go_g(d[0], d[2], d[1]) if {
 	short_float(t)
 	d := NUMBERS.dec_text(t)
 } else := go_g(d[0], d[2], d[1]) if {
-	d := NUMBERS.dec_text(NUMBERS.text(double(NUMBERS.dec_text(t)), 53))
+	b := double(NUMBERS.dec_text(t))
+	d := shortest_digits(b, NUMBERS.dec_text(NUMBERS.text(b, 53)))
+}
+
+# The numbers module's shortest search takes the neighbours half an ulp away on both sides.
+# A power of two's lower neighbour is nearer (a quarter ulp): the digits found may fall short
+# of it, and then the shortest are the next ones up, when those alone read back.
+shortest_digits(b, d) := d if {
+	abs(b[0]) != 4503599627370496
+} else := d if {
+	NUMBERS.from_dec(d, 53) == b
+} else := up if {
+	up := next_up(d)
+	NUMBERS.from_dec(up, 53) == b
+	NUMBERS.from_dec(next_up(up), 53) != b
+}
+
+next_up(d) := [d[0], d[1] + (count(s) - count(d[2])), trim_right(s, "0")] if {
+	s := sprintf("%v", [units.parse(d[2]) + 1])
 }
 
 # A decimal's double as [m, e] for m x 2^e, for the shortest search: a subnormal one on the
-# grid of 2^-1074. Not for a power of two, whose lower neighbour is nearer than the search
-# sees, nor for an integer value of 2^52 and more, or a number out of a double's range.
+# grid of 2^-1074. Not for an integer value of 2^52 and more (another form), nor a number out
+# of a double's range.
 double(d) := b if {
 	d[1] > -324
 	d[1] < 309
 	b := NUMBERS.from_dec(d, 53)
 	b[1] >= -1074
 	b[1] < 0
-	abs(b[0]) != 4503599627370496
 } else := [m, -1074] if {
 	d[1] > -324
 	normal := NUMBERS.from_dec(d, 53)
