@@ -34,6 +34,9 @@ PACKAGE = "agento__format"
 
 _PAD = 400
 """The widest padding the module writes; a wider width fails the evaluation."""
+_ZEROS = 720
+"""Zeros enough to pad to 400 and to scale 5^1021 (714 digits)."""
+
 
 MODULE = (
     (Path(__file__).parent / "formatting.rego")
@@ -41,7 +44,8 @@ MODULE = (
     .replace("{PACKAGE}", PACKAGE)
     .replace("{FAIL}", FAIL)
     .replace("{SPACES}", " " * _PAD)
-    .replace("{ZEROS}", "0" * _PAD)
+    .replace("{ZEROS}", "0" * _ZEROS)
+    .replace("{SQUARES_OF_FIVE}", str([5 ** (2**i) for i in range(11)]))
     .replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.")
 )
 """The module's text, as a bundle gets it."""

@@ -1,8 +1,12 @@
 package {PACKAGE}
 
 # Generated into every bundle whose policies call sprintf, format_int, a bits built-in,
-# hex.encode or a urlquery built-in (agento/_policy/formatting.py). Each entry gives OPA v1.20.2's answer, or fails the
-# evaluation where it cannot: never another answer.
+# hex.encode or a urlquery built-in (agento/_policy/formatting.py). Each entry gives OPA
+# v1.20.2's answer, or fails the evaluation where it cannot: never another answer.
+#
+# Under `with` (a policy test), rego-cpp compiles a copy of every function an entry reaches for
+# each place it is called, recursively; so each function here is called from one place, and
+# the helpers are few (tests/policy/test_formatting.py bounds the copies).
 
 # sprintf: OPA hands Go's fmt each value as an int64, a *big.Int, a float64 or a string, by
 # the number's text, and everything that is not a number or a string as its Rego text.
@@ -34,6 +38,8 @@ native(verb, x) if {
 	regex.match(`^-?[0-9]{1,9}$`, json.marshal(x))
 }
 
+# The format's verbs, each with the value it takes, then %v of each value none took (Go's
+# %!(EXTRA type=value, ...)); a verb is [verb, flags, width, .precision, letter].
 formatted(f, values) := s if {
 	is_string(f)
 	is_array(values)
@@ -43,98 +49,90 @@ formatted(f, values) := s if {
 	# An argument index (%[1]d), a star (%*d) or a lone %: not written here.
 	count([t | some t in texts; contains(t, "%")]) == 0
 	taken := [n | some i; specs[i]; n := count([j | some j; specs[j]; j < i; specs[j][4] != "%"])]
-	pieces := [p | some i; specs[i]; p := concat("", [texts[i], piece(specs[i], taken[i], values)])]
-	count(pieces) == count(specs)
 	used := count([sp | some sp in specs; sp[4] != "%"])
-	s := concat("", array.concat(pieces, [texts[count(specs)], extra(values, used)]))
+	rest := [n | some n in numbers.range(used, count(values) - 1); n >= used; n < count(values)]
+	jobs := array.concat([job | some i; specs[i]; job := [specs[i], taken[i]]], [job | some n in rest; job := [["%v", "", "", "", "v"], n]])
+	done := [p | some job in jobs; p := piece(job[0], job[1], values)]
+	count(done) == count(jobs)
+	parts := [t | some i; specs[i]; t := concat("", [texts[i], done[i][1]])]
+	extra := [t | some p in array.slice(done, count(specs), count(done)); t := concat("=", [object.get({"big.Int": "*big.Int"}, p[0], p[0]), p[1]])]
+	tail := [t | count(extra) > 0; t := concat("", ["%!(EXTRA ", concat(", ", extra), ")"])]
+	s := concat("", array.concat(array.concat(parts, [texts[count(specs)]]), tail))
 }
 
-piece(spec, n, values) := "%" if {
+# One verb's [Go type, text].
+piece(spec, n, values) := ["", "%"] if {
 	spec[0] == "%%"
-} else := concat("", ["%!", spec[4], "(MISSING)"]) if {
+} else := ["", concat("", ["%!", spec[4], "(MISSING)"])] if {
 	spec[4] != "%"
 	n >= count(values)
-} else := s if {
+} else := [g[0], s] if {
 	spec[4] != "%"
-	s := verb(spec, go_value(values[n]))
+	g := go_value(values[n])
+	s := verb(spec, g)
 }
 
-# What Go's fmt writes after the verbs for the values none took.
-extra(values, used) := "" if {
-	count(values) <= used
-} else := s if {
-	rest := array.slice(values, used, count(values))
-	shown := [t | some v in rest; g := go_value(v); t := concat("=", [go_type(g), shown_value(g)])]
-	count(shown) == count(rest)
-	s := concat("", ["%!(EXTRA ", concat(", ", shown), ")"])
-}
-
-go_type(g) := "*big.Int" if g[0] == "big.Int"
-else := g[0]
-
-# A value as OPA hands it to Go: [type, text].
+# A value as OPA hands it to Go: [type, text]. A number's text that is an integer is an int64
+# or a *big.Int, with a point a float64 (zeros only past the point: an integer), an exponent
+# without a point a string.
 go_value(v) := ["string", v] if {
 	is_string(v)
 } else := ["string", json.marshal(v)] if {
-	v == null
-} else := ["string", json.marshal(v)] if {
-	is_boolean(v)
+	type_name(v) in {"null", "boolean"}
 } else := ["string", t] if {
 	not is_number(v)
 	t := collection_text(v)
-} else := g if {
-	is_number(v)
-	g := number_value(json.marshal(v))
-}
-
-# An integer's text is an int64 or a *big.Int; a text with a point (zeros only past it: an
-# integer) or a point and an exponent is a float64; an exponent without a point, a string.
-number_value(t) := ["int64", t] if {
+} else := ["int64", t] if {
+	t := json.marshal(v)
 	regex.match(`^-?[0-9]+$`, t)
 	int64(t)
 } else := ["big.Int", t] if {
+	t := json.marshal(v)
 	regex.match(`^-?[0-9]+$`, t)
 } else := ["int64", i] if {
+	t := json.marshal(v)
 	regex.match(`^-?[0-9]+\.0+$`, t)
 	whole := split(t, ".")[0]
 	int64(whole)
 	i := [whole, "0"][to_number(trim_left(whole, "-0") == "")]
 } else := ["float64", t] if {
-	regex.match(`^-?[0-9]+\.[0-9]*[1-9][0-9]*$`, t)
-} else := ["float64", t] if {
-	regex.match(`^-?[0-9]+\.[0-9]+[eE][-+]?[0-9]+$`, t)
+	t := json.marshal(v)
+	regex.match(`^-?[0-9]+\.([0-9]*[1-9][0-9]*|[0-9]+[eE][-+]?[0-9]+)$`, t)
 } else := ["string", t] if {
+	t := json.marshal(v)
 	regex.match(`^-?[0-9]+[eE][-+]?[0-9]+$`, t)
 }
 
-int64(t) if {
-	digits := trim_prefix(t, "-")
-	count(digits) < 19
-}
+int64(t) if count(trim_prefix(t, "-")) < 19
 
 int64(t) if {
-	digits := trim_prefix(t, "-")
-	count(digits) == 19
-	digits <= ["9223372036854775807", "9223372036854775808"][to_number(startswith(t, "-"))]
+	count(trim_prefix(t, "-")) == 19
+	trim_prefix(t, "-") <= ["9223372036854775807", "9223372036854775808"][to_number(startswith(t, "-"))]
 }
 
 # A collection as OPA writes it (its Rego text), where rego-cpp writes it alike: integers of
 # 64 bits and string keys only (other numbers it writes as doubles, number keys as strings).
 # An array or an object of other numbers is written element by element, a number by its text.
+# rego-cpp's text of a string is Go's where it is printable ASCII (escapes as written).
 collection_text(c) := t if {
+	t := collection_parts(c)
+	regex.match(`^[ -~]*$`, t)
+	not regex.match(`\\u`, t)
+}
+
+collection_parts(c) := sprintf("%v", [c]) if {
 	integers_only(c)
-	t := printable(sprintf("%v", [c]))
-} else := t if {
+} else := concat("", ["[", concat(", ", parts), "]"]) if {
 	is_array(c)
-	parts := [element_text(x) | some x in c]
+	parts := [t | some x in c; t := element_text(x)]
 	count(parts) == count(c)
-	t := printable(concat("", ["[", concat(", ", parts), "]"]))
-} else := t if {
+} else := concat("", ["{", concat(", ", parts), "}"]) if {
 	is_object(c)
 	count([k | some k in object.keys(c); not is_string(k)]) == 0
-	parts := [concat(": ", [element_text(k), element_text(c[k])]) | some k in sort(object.keys(c))]
-	count(parts) == count(c)
-	t := printable(concat("", ["{", concat(", ", parts), "}"]))
+	pairs := [pair | some k in sort(object.keys(c)); pair := [k, c[k]]]
+	texts := [t | some pair in pairs; some x in pair; t := element_text(x)]
+	count(texts) == 2 * count(pairs)
+	parts := [t | some i; pairs[i]; t := concat(": ", [texts[2 * i], texts[(2 * i) + 1]])]
 }
 
 integers_only(c) if {
@@ -150,37 +148,50 @@ element_text(x) := json.marshal(x) if {
 	t := sprintf("%v", [[x]])
 }
 
-# rego-cpp's text of a string is Go's where it is printable ASCII (escapes as written).
-printable(t) := t if {
-	regex.match(`^[ -~]*$`, t)
-	not regex.match(`\\u`, t)
+# One verb of one value (g): the value under %v or its type's own verb for it, framed as Go
+# frames a verb of another type (%!d(float64=1.5)); else the verbs written on their own.
+verb(spec, g) := s if {
+	natural(g[0], spec[4])
+	s := value_text(spec, g)
+} else := concat("", ["%!", spec[4], "(", g[0], "=", value_text(as_v, g), ")"]) if {
+	not natural(g[0], spec[4])
+	not own(g[0], spec[4])
+	as_v := [concat("", ["%", spec[1], spec[2], spec[3], "v"]), spec[1], spec[2], spec[3], "v"]
+} else := s if {
+	own(g[0], spec[4])
+	s := own_verb(spec, g)
 }
 
-# One verb of one value: spec is [verb, flags, width, .precision, letter], g [type, text].
-verb(spec, g) := value_text(spec, g) if {
-	spec[4] in {"string": {"s", "v"}, "int64": {"d", "v"}, "big.Int": {"d", "s", "v"}, "float64": {"v", "g", "G"}}[g[0]]
-} else := s if {
+natural(type, letter) if {
+	letter in {"string": {"s", "v"}, "int64": {"d", "v"}, "big.Int": {"d", "s", "v"}, "float64": {"v", "g", "G"}}[type]
+}
+
+# The verbs each type writes its own way (c, q and U of a number are not written here).
+own(type, letter) if {
+	letter in {"string": {"q", "x", "X"}, "int64": {"b", "o", "O", "x", "X", "c", "q", "U"}, "float64": {"b", "x", "X", "f", "F", "e", "E"}}[type]
+}
+
+own(type, letter) if {
+	type == "big.Int"
+	not natural(type, letter)
+}
+
+own_verb(spec, g) := s if {
 	g[0] == "string"
-	spec[4] in {"x", "X"}
 	spec[0] == concat("", ["%", spec[4]])
 	regex.match(`^[ -~]*$`, g[1])
 	not regex.match(`\\`, g[1])
-	s := cased(spec, hex.encode(g[1]))
-} else := s if {
-	g[0] == "string"
-	spec[4] == "q"
-	spec[0] == "%q"
-	regex.match(`^[ -~]*$`, g[1])
-	not regex.match(`\\`, g[1])
-	s := concat("", ["\"", g[1], "\""])
+	quoted := concat("", ["\"", g[1], "\""])
+	hexed := hex.encode(g[1])
+	s := {"q": quoted, "x": hexed, "X": upper(hexed)}[spec[4]]
 } else := s if {
 	g[0] == "int64"
 	spec[4] in {"x", "X", "o", "b"}
 	spec[0] == concat("", ["%", spec[4]])
-	t := g[1]
-	t != "-9223372036854775808"
-	digits := unsigned(units.parse(trim_prefix(t, "-")), {"x": 16, "X": 16, "o": 8, "b": 2}[spec[4]])
-	s := concat("", [substring("-", 0, to_number(startswith(t, "-"))), cased(spec, digits)])
+	g[1] != "-9223372036854775808"
+	digits := unsigned(units.parse(trim_prefix(g[1], "-")), {"x": 16, "X": 16, "o": 8, "b": 2}[spec[4]])
+	cased := [digits, upper(digits)][to_number(spec[4] == "X")]
+	s := concat("", [substring("-", 0, to_number(startswith(g[1], "-"))), cased])
 } else := s if {
 	g[0] == "float64"
 	spec[4] in {"f", "F", "e", "E"}
@@ -189,94 +200,51 @@ verb(spec, g) := value_text(spec, g) if {
 	s := sprintf(spec[0], [to_number(g[1])])
 } else := concat("", ["%!", spec[4], "(big.Int=", g[1], ")"]) if {
 	g[0] == "big.Int"
-	not spec[4] in {"d", "v", "s", "x", "X", "o", "O", "b"}
-} else := concat("", ["%!", spec[4], "(", g[0], "=", value_text(as_v, g), ")"]) if {
-	mismatched(g[0], spec[4])
-	as_v := [concat("", ["%", spec[1], spec[2], spec[3], "v"]), spec[1], spec[2], spec[3], "v"]
+	not spec[4] in {"x", "X", "o", "O", "b"}
 }
 
-# A value under %v (or the verb that means it for its type), with the spec's flags.
-value_text(spec, g) := padded(spec, truncated(spec, g[1])) if {
+# A value under %v (or its type's verb for it) with the verb's flags: a string cut to the
+# precision, an integer with at least the precision's digits (none for zero at .0) and the 0
+# flag then ignored, a float as its shortest digits; padded to the width, on the right under
+# -, with zeros under 0 (after a number's sign; strings too, as in Go). A width and precision
+# count runes, so neither is written for a string holding an escape (rego-cpp keeps those as
+# written).
+value_text(spec, g) := s if {
+	body := value_body(spec, g)
+	flags := [spec[1], replace(spec[1], "0", "")][to_number(g[0] in {"int64", "big.Int"}) * to_number(spec[3] != "")]
+	regex.match(`^[-0]*$`, flags)
+	w := to_number(concat("", ["0", spec[2]]))
+	w <= 400
+	n := (w - count(body)) * to_number(w > count(body))
+	sign := substring("-", 0, to_number(g[0] != "string") * to_number(startswith(body, "-")))
+	zeros := concat("", [sign, substring("{ZEROS}", 0, n), substring(body, count(sign), count(body))])
+	s := [[concat("", [substring("{SPACES}", 0, n), body]), zeros][to_number(contains(flags, "0"))], concat("", [body, substring("{SPACES}", 0, n)])][to_number(contains(flags, "-"))]
+}
+
+value_body(spec, g) := s if {
 	g[0] == "string"
-} else := integer(spec, g[1]) if {
+	spec[2] == ""
+	spec[3] == ""
+	s := g[1]
+} else := s if {
+	g[0] == "string"
+	not regex.match(`\\`, g[1])
+	s := substring(g[1], 0, to_number(concat("", ["0", trim_prefix(spec[3], ".")])) + (count(g[1]) * to_number(spec[3] == "")))
+} else := g[1] if {
 	g[0] in {"int64", "big.Int"}
-} else := number(spec, cased(spec, shortest(g[1]))) if {
-	g[0] == "float64"
 	spec[3] == ""
-}
-
-# The verbs Go's fmt writes as %!verb(type=value), the value as %v with the same flags (c, q
-# and U of a number are not written here).
-mismatched(type, letter) if {
-	type == "string"
-	not letter in {"s", "v", "q", "x", "X"}
-}
-
-mismatched(type, letter) if {
-	type == "int64"
-	not letter in {"d", "v", "b", "o", "O", "x", "X", "c", "q", "U"}
-}
-
-mismatched(type, letter) if {
-	type == "float64"
-	not letter in {"v", "b", "g", "G", "x", "X", "f", "F", "e", "E"}
-}
-
-shown_value(g) := shortest(g[1]) if g[0] == "float64"
-else := g[1]
-
-cased(spec, s) := upper(s) if spec[4] in {"X", "G"}
-else := s
-
-# A string cut to the precision, in runes; a width counts runes too, so neither is written for
-# a string holding an escape, which rego-cpp keeps as written.
-truncated(spec, s) := s if {
-	spec[3] == ""
-	spec[2] == ""
 } else := s if {
-	spec[3] == ""
-	not regex.match(`\\`, s)
-} else := substring(s, 0, to_number(concat("", ["0", trim_prefix(spec[3], ".")]))) if {
-	not regex.match(`\\`, s)
-}
-
-# s padded to the width, on the right under -, with zeros under 0 (strings too, as in Go).
-padded(spec, s) := s if {
-	spec[2] == ""
-	regex.match(`^[-0]*$`, spec[1])
-} else := s if {
-	regex.match(`^[-0]*$`, spec[1])
-	to_number(spec[2]) <= count(s)
-} else := concat("", [s, spaces(to_number(spec[2]) - count(s))]) if {
-	to_number(spec[2]) <= 400
-	regex.match(`^[-0]*$`, spec[1])
-	contains(spec[1], "-")
-} else := concat("", [zeros(to_number(spec[2]) - count(s)), s]) if {
-	to_number(spec[2]) <= 400
-	regex.match(`^0+$`, spec[1])
-} else := concat("", [spaces(to_number(spec[2]) - count(s)), s]) if {
-	to_number(spec[2]) <= 400
-	spec[1] == ""
-}
-
-# A number padded to the width: zeros go after its sign.
-number(spec, s) := padded(spec, s) if {
-	not regex.match(`^0+$`, spec[1])
-} else := concat("", [substring("-", 0, to_number(startswith(s, "-"))), zeros(to_number(spec[2]) - count(s)), trim_prefix(s, "-")]) if {
-	spec[2] != ""
-	to_number(spec[2]) <= 400
-}
-
-# An integer: the precision is its least number of digits (none for zero at precision 0),
-# and with a precision the 0 flag pads with spaces.
-integer(spec, t) := number(spec, t) if {
-	spec[3] == ""
-} else := padded([spec[0], replace(spec[1], "0", ""), spec[2], "", "d"], s) if {
+	g[0] in {"int64", "big.Int"}
 	p := to_number(concat("", ["0", trim_prefix(spec[3], ".")]))
 	p <= 400
-	digits := trim_prefix(t, "-")
-	shown := [concat("", [zeros(p - count(digits)), digits]), ""][to_number(concat("", [digits, spec[3]]) in {"0.", "0.0"})]
-	s := concat("", [substring("-", 0, to_number(startswith(t, "-"))), shown])
+	digits := trim_prefix(g[1], "-")
+	shown := [concat("", [substring("{ZEROS}", 0, (p - count(digits)) * to_number(p > count(digits))), digits]), ""][to_number(concat("", [digits, spec[3]]) in {"0.", "0.0"})]
+	s := concat("", [substring("-", 0, to_number(startswith(g[1], "-"))), shown])
+} else := s if {
+	g[0] == "float64"
+	spec[3] == ""
+	digits := shortest(g[1])
+	s := [digits, upper(digits)][to_number(spec[4] == "G")]
 }
 
 # A non-negative integer of at most 64 bits in base 2, 8, 10 or 16 (rego-cpp's base 2 keeps
@@ -300,70 +268,85 @@ short_float(t) if {
 	d[1] < 309
 }
 
-# Go's %v of a float64: the shortest digits that read back as the same double, as an
-# exponent below 1e-4 and from 1e6 on (%e's two-digit exponent), else as a decimal.
-shortest(t) := go_g(d[0], d[2], d[1]) if {
-	short_float(t)
-	d := NUMBERS.dec_text(t)
-} else := go_g(d[0], d[2], d[1]) if {
-	b := double(NUMBERS.dec_text(t))
-	d := shortest_digits(b, NUMBERS.dec_text(NUMBERS.text(b, 53)))
-}
-
-# The numbers module's shortest search takes the neighbours half an ulp away on both sides.
-# A power of two's lower neighbour is nearer (a quarter ulp): the digits found may fall short
-# of it, and then the shortest are the next ones up, when those alone read back.
-shortest_digits(b, d) := d if {
-	abs(b[0]) != 4503599627370496
-} else := d if {
-	NUMBERS.from_dec(d, 53) == b
-} else := up if {
-	up := next_up(d)
-	NUMBERS.from_dec(up, 53) == b
-	NUMBERS.from_dec(next_up(up), 53) != b
-}
-
-next_up(d) := [d[0], d[1] + (count(s) - count(d[2])), trim_right(s, "0")] if {
-	s := sprintf("%v", [units.parse(d[2]) + 1])
-}
-
-# A decimal's double as [m, e] for m x 2^e, for the shortest search: a subnormal one on the
-# grid of 2^-1074. Not for an integer value of 2^52 and more (another form), nor a number out
-# of a double's range.
-double(d) := b if {
-	d[1] > -324
-	d[1] < 309
-	b := NUMBERS.from_dec(d, 53)
-	b[1] >= -1074
-	b[1] < 0
-} else := [m, -1074] if {
-	d[1] > -324
-	normal := NUMBERS.from_dec(d, 53)
-	normal[1] < -1074
-	p := 1127 + normal[1]
-	p >= 1
-	b := NUMBERS.from_dec(d, p)
-	b[1] in {-1074, -1073}
-	m := [b[0], b[0] * 2][to_number(b[1] == -1073)]
-}
-
-go_g(negative, digits, x) := concat("", [substring("-", 0, to_number(negative)), body]) if {
+# Go's %v of a float64: the shortest digits that read back as the same double, as an exponent
+# below 1e-4 and from 1e6 on (%e's two-digit exponent), else as a decimal.
+shortest(t) := concat("", [substring("-", 0, to_number(d[0])), body]) if {
+	d := shortest_decimal(t)
+	digits := d[2]
+	x := d[1]
 	ex := x - 1
 	exp_form := to_number((to_number(ex < -4) + to_number(ex >= 6)) > 0)
 	rest := substring(digits, 1, count(digits) - 1)
 	e := concat("", [substring(digits, 0, 1), substring(".", 0, to_number(rest != "")), rest, "e", substring("+-", to_number(ex < 0), 1), substring("0", 0, to_number(abs(ex) < 10)), format_int(abs(ex), 10)])
-	small := concat("", ["0.", zeros(0 - x), digits])
-	whole := concat("", [digits, zeros(x - count(digits))])
+	small := concat("", ["0.", substring("{ZEROS}", 0, (0 - x) * to_number(x < 0)), digits])
+	whole := concat("", [digits, substring("{ZEROS}", 0, (x - count(digits)) * to_number(x > count(digits)))])
 	at := x * to_number(x > 0)
 	point := concat("", [substring(digits, 0, at), ".", substring(digits, at, count(digits))])
 	decimal := [[point, whole][to_number(count(digits) <= x)], small][to_number(x <= 0)]
 	body := [decimal, e][exp_form]
 }
 
-# n spaces or zeros, n at most 400 (callers see to it), none for n below 1.
-spaces(n) := substring("{SPACES}", 0, n * to_number(n > 0))
+# [negative, position, digits] of the shortest decimal: a short text's own; else the numbers
+# module's shortest search on the double, which takes its neighbours half an ulp away: right
+# but for a power of two (but the least normal one), whose lower neighbour is nearer.
+shortest_decimal(t) := NUMBERS.dec_text(t) if {
+	short_float(t)
+} else := d if {
+	d := digits_of(double(NUMBERS.dec_text(t)))
+}
 
-zeros(n) := substring("{ZEROS}", 0, n * to_number(n > 0))
+digits_of(b) := NUMBERS.dec_text(NUMBERS.text(b, 53)) if {
+	not power_of_two_double(b)
+} else := power_of_two(b)
+
+power_of_two_double(b) if {
+	abs(b[0]) == 4503599627370496
+	b[1] > -1074
+}
+
+# A power of two b, 2^k with k from -1021 to -1, as Go writes its shortest decimal: the fewest
+# leading digits of its exact value 5^-k x 10^k, rounded down or up, that stay within a
+# quarter ulp below (the lower neighbour is nearer) and half an ulp above; the nearer when
+# both do, the even one at a tie.
+power_of_two(b) := shortest[0] if {
+	k := b[1] + 52
+	squares := {SQUARES_OF_FIVE}
+	v := product([q | some i; q := squares[i]; bits.and(0 - k, bits.lsh(1, i)) != 0])
+	e := sprintf("%v", [v])
+	shortest := [c |
+		some n in numbers.range(1, 17)
+		n <= count(e)
+		head := units.parse(substring(e, 0, n))
+		scale := units.parse(concat("", ["1", substring("{ZEROS}", 0, count(e) - n)]))
+		below := v - (head * scale)
+		above := ((head + 1) * scale) - v
+		down := to_number((below * 18014398509481984) <= v)
+		up := to_number((above * 9007199254740992) <= v)
+		(down + up) > 0
+		nearer_up := to_number(above < below) + (to_number(above == below) * to_number(substring(e, n - 1, 1) in {"1", "3", "5", "7", "9"}))
+		go_up := up * (1 - (down * (1 - nearer_up)))
+		digits := [substring(e, 0, n), sprintf("%v", [head + 1])][go_up]
+		c := [b[0] < 0, (count(e) + k) + (count(digits) - n), trim_right(digits, "0")]
+	]
+}
+
+# A decimal's double as [m, e] for m x 2^e: on the grid of 2^-1074 when subnormal. Not for an
+# integer value of 2^52 and more (another form), nor a number out of a double's range.
+double(d) := b if {
+	d[1] > -324
+	d[1] < 309
+	normal := NUMBERS.from_dec(d, 53)
+	subnormal := [grid |
+		normal[1] < -1074
+		p := 1127 + normal[1]
+		p >= 1
+		s := NUMBERS.from_dec(d, p)
+		s[1] in {-1074, -1073}
+		grid := [[s[0], s[0] * 2][to_number(s[1] == -1073)], -1074]
+	]
+	b := array.concat(subnormal, [normal | normal[1] >= -1074])[0]
+	b[1] < 0
+}
 
 # format_int truncates toward zero, as OPA does; rego-cpp floors a negative float and writes a
 # negative integer in base 2, 8 or 16 as its two's complement.
@@ -432,3 +415,4 @@ urlquery_encode_object(o) := replace(urlquery.encode_object(o), "%20", "+")
 urlquery_decode(s) := urlquery.decode(replace(s, "+", "%20"))
 
 urlquery_decode_object(s) := urlquery.decode_object(replace(s, "+", "%20"))
+
