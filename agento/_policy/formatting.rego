@@ -151,12 +151,11 @@ element_text(x) := json.marshal(x) if {
 # One verb of one value (g): the value under %v or its type's own verb for it, framed as Go
 # frames a verb of another type (%!d(float64=1.5)); else the verbs written on their own.
 verb(spec, g) := s if {
-	natural(g[0], spec[4])
-	s := value_text(spec, g)
-} else := concat("", ["%!", spec[4], "(", g[0], "=", value_text(as_v, g), ")"]) if {
-	not natural(g[0], spec[4])
 	not own(g[0], spec[4])
 	as_v := [concat("", ["%", spec[1], spec[2], spec[3], "v"]), spec[1], spec[2], spec[3], "v"]
+	n := count([x | natural(g[0], spec[4]); x := 1])
+	t := value_text([as_v, spec][n], g)
+	s := [concat("", ["%!", spec[4], "(", g[0], "=", t, ")"]), t][n]
 } else := s if {
 	own(g[0], spec[4])
 	s := own_verb(spec, g)

@@ -5,7 +5,9 @@ v1.20.2's own evaluator. agento writes their calls as calls of a generated modul
 
 from __future__ import annotations
 
+import re
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,9 @@ from pydantic import JsonValue
 pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
 
 from agento import EmbeddedEngine, PolicyBundle
+from agento._policy.formatting import MODULE as FORMAT_MODULE
+from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
+from agento._policy.numbers import module as numbers_module
 from tests.policy.bundles import write_bundle
 from tests.policy.fidelity_table import Row, answers
 from tests.policy.oracle import Oracle
@@ -162,3 +167,37 @@ def test_a_deny_reason_built_with_a_mismatched_verb_still_denies(tmp_path: Path)
     ours = EmbeddedEngine(bundle).evaluate("refunds", document)
     assert ours.result == Oracle(bundle).decide("refunds", document).value
     assert ours.result == {"deny": ["refund %!d(float64=1000.5) exceeds 1000"]}
+
+
+def test_under_with_sprintf_reaches_a_bounded_number_of_copies() -> None:
+    """rego-cpp compiles a copy of each function a policy test reaches under ``with`` for every
+    place it is called, recursively, so the module calls each of its functions from one place:
+    a ``sprintf`` reached by a test costs about 56 copies (164 when the module was first
+    written), among them the numbers module's search for a float's shortest digits once."""
+    ours = _definitions(FORMAT_MODULE)
+    theirs = _definitions(numbers_module())
+
+    def copies(name: str, reached: Counter[str]) -> int:
+        reached[name] += 1
+        body = ours.get(name) or theirs[name]
+        mine = [f for f in re.findall(r"(?<![.\w])(\w+)\(", body) if f in ours and f != name]
+        numbers = re.findall(rf"data\.{NUMBERS_PACKAGE}\.(\w+)\(", body)
+        return 1 + sum(copies(f, reached) for f in mine + numbers)
+
+    reached: Counter[str] = Counter()
+    assert copies("sprintf_of", reached) <= 60
+    assert reached["text"] == 1
+    assert reached["from_dec"] <= 2
+
+
+def _definitions(module: str) -> dict[str, str]:
+    """Each function's definitions, its name's lines included, as one text."""
+    bodies: dict[str, list[str]] = {}
+    name = ""
+    for line in module.splitlines():
+        if head := re.match(r"(\w+)\(", line):
+            name = head[1]
+            line = line[len(name) :]
+        if name and not line.lstrip().startswith("#"):
+            bodies.setdefault(name, []).append(line)
+    return {name: "\n".join(lines) for name, lines in bodies.items()}
