@@ -94,7 +94,8 @@ go_value(v) := ["string", v] if {
 	regex.match(`^-?[0-9]+\.0+$`, t)
 	whole := split(t, ".")[0]
 	int64(whole)
-	i := [whole, "0"][to_number(trim_left(whole, "-0") == "")]
+	zero := trim_left(whole, "-0") == ""
+	i := [whole, "0"][to_number(zero)]
 } else := ["float64", t] if {
 	t := json.marshal(v)
 	regex.match(`^-?[0-9]+\.([0-9]*[1-9][0-9]*|[0-9]+[eE][-+]?[0-9]+)$`, t)
@@ -162,12 +163,12 @@ verb(spec, g) := s if {
 }
 
 natural(type, letter) if {
-	letter in {"string": {"s", "v"}, "int64": {"d", "v"}, "big.Int": {"d", "s", "v"}, "float64": {"v", "g", "G"}}[type]
+	letter in {"string": {"s", "v"}, "int64": {"d", "v", "x", "X", "o", "b"}, "big.Int": {"d", "s", "v"}, "float64": {"v", "g", "G"}}[type]
 }
 
 # The verbs each type writes its own way (c, q and U of a number are not written here).
 own(type, letter) if {
-	letter in {"string": {"q", "x", "X"}, "int64": {"b", "o", "O", "x", "X", "c", "q", "U"}, "float64": {"b", "x", "X", "f", "F", "e", "E"}}[type]
+	letter in {"string": {"q", "x", "X"}, "int64": {"O", "c", "q", "U"}, "float64": {"b", "x", "X", "f", "F", "e", "E"}}[type]
 }
 
 own(type, letter) if {
@@ -183,14 +184,6 @@ own_verb(spec, g) := s if {
 	quoted := concat("", ["\"", g[1], "\""])
 	hexed := hex.encode(g[1])
 	s := {"q": quoted, "x": hexed, "X": upper(hexed)}[spec[4]]
-} else := s if {
-	g[0] == "int64"
-	spec[4] in {"x", "X", "o", "b"}
-	spec[0] == concat("", ["%", spec[4]])
-	g[1] != "-9223372036854775808"
-	digits := unsigned(units.parse(trim_prefix(g[1], "-")), {"x": 16, "X": 16, "o": 8, "b": 2}[spec[4]])
-	cased := [digits, upper(digits)][to_number(spec[4] == "X")]
-	s := concat("", [substring("-", 0, to_number(startswith(g[1], "-"))), cased])
 } else := s if {
 	g[0] == "float64"
 	spec[4] in {"f", "F", "e", "E"}
@@ -228,22 +221,33 @@ value_body(spec, g) := s if {
 } else := s if {
 	g[0] == "string"
 	not regex.match(`\\`, g[1])
-	s := substring(g[1], 0, to_number(concat("", ["0", trim_prefix(spec[3], ".")])) + (count(g[1]) * to_number(spec[3] == "")))
-} else := g[1] if {
-	g[0] in {"int64", "big.Int"}
-	spec[3] == ""
+	whole := spec[3] == ""
+	s := substring(g[1], 0, to_number(concat("", ["0", trim_prefix(spec[3], ".")])) + (count(g[1]) * to_number(whole)))
 } else := s if {
 	g[0] in {"int64", "big.Int"}
+	t := integer_text(spec[4], g)
 	p := to_number(concat("", ["0", trim_prefix(spec[3], ".")]))
 	p <= 400
-	digits := trim_prefix(g[1], "-")
+	digits := trim_prefix(t, "-")
 	shown := [concat("", [substring("{ZEROS}", 0, (p - count(digits)) * to_number(p > count(digits))), digits]), ""][to_number(concat("", [digits, spec[3]]) in {"0.", "0.0"})]
-	s := concat("", [substring("-", 0, to_number(startswith(g[1], "-"))), shown])
+	s := concat("", [substring("-", 0, to_number(startswith(t, "-"))), shown])
 } else := s if {
 	g[0] == "float64"
 	spec[3] == ""
 	digits := shortest(g[1])
-	s := [digits, upper(digits)][to_number(spec[4] == "G")]
+	big := spec[4] == "G"
+	s := [digits, upper(digits)][to_number(big)]
+}
+
+# An integer in the verb's base: %x, %X, %o and %b of an int64 only.
+integer_text(letter, g) := g[1] if {
+	letter in {"d", "v", "s"}
+} else := concat("", [substring("-", 0, to_number(startswith(g[1], "-"))), cased]) if {
+	g[0] == "int64"
+	g[1] != "-9223372036854775808"
+	digits := unsigned(units.parse(trim_prefix(g[1], "-")), {"x": 16, "X": 16, "o": 8, "b": 2}[letter])
+	big := letter == "X"
+	cased := [digits, upper(digits)][to_number(big)]
 }
 
 # A non-negative integer of at most 64 bits in base 2, 8, 10 or 16 (rego-cpp's base 2 keeps
@@ -255,7 +259,8 @@ unsigned(n, base) := format_int(n, base) if {
 	octal := format_int(n, 8)
 	three := {"0": "000", "1": "001", "2": "010", "3": "011", "4": "100", "5": "101", "6": "110", "7": "111"}
 	b := trim_left(concat("", [three[c] | some c in split(octal, "")]), "0")
-	s := [b, "0"][to_number(b == "")]
+	none := b == ""
+	s := [b, "0"][to_number(none)]
 }
 
 # The float texts a double holds exactly as rego-cpp reads them: at most 15 significant
@@ -322,7 +327,8 @@ power_of_two(b) := shortest[0] if {
 		down := to_number((below * 18014398509481984) <= v)
 		up := to_number((above * 9007199254740992) <= v)
 		(down + up) > 0
-		nearer_up := to_number(above < below) + (to_number(above == below) * to_number(substring(e, n - 1, 1) in {"1", "3", "5", "7", "9"}))
+		tie := above == below
+		nearer_up := to_number(above < below) + (to_number(tie) * to_number(substring(e, n - 1, 1) in {"1", "3", "5", "7", "9"}))
 		go_up := up * (1 - (down * (1 - nearer_up)))
 		digits := [substring(e, 0, n), sprintf("%v", [head + 1])][go_up]
 		c := [b[0] < 0, (count(e) + k) + (count(digits) - n), trim_right(digits, "0")]
@@ -341,7 +347,8 @@ double(d) := b if {
 		p >= 1
 		s := NUMBERS.from_dec(d, p)
 		s[1] in {-1074, -1073}
-		grid := [[s[0], s[0] * 2][to_number(s[1] == -1073)], -1074]
+		carried := s[1] == -1073
+		grid := [[s[0], s[0] * 2][to_number(carried)], -1074]
 	]
 	b := array.concat(subnormal, [normal | normal[1] >= -1074])[0]
 	b[1] < 0

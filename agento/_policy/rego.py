@@ -124,6 +124,11 @@ _OPERATOR_BUILTINS = {
 """The built-in each binary operator calls in OPA; a rule of the same name in the package
 answers for it there."""
 _OPERATOR_OF = {builtin: operator for operator, builtin in _OPERATOR_BUILTINS.items()}
+_MOCKED_REWRITE = (
+    "`with {name} as ...`: the embedded engine calls a function of its own for `{name}`, to "
+    "give OPA's answer, and the mock would not replace it: mock a function of your own that "
+    "calls `{name}`"
+)
 _NAMED_LIKE_AN_OPERATOR = (
     "rule `{name}` is named like the built-in that `{operator}` calls: in this package OPA "
     "calls the rule for every `{operator}` (a function of two arguments answers for it, any "
@@ -174,6 +179,10 @@ _NUMERIC_BUILTINS = {
     "rem": "num_rem",
 }
 """Built-ins whose answers on numbers rego-cpp computes otherwise, and what replaces them."""
+_REWRITTEN = frozenset(
+    {*REWRITTEN_BUILTINS, *_NUMERIC_BUILTINS, *(_OPERATOR_BUILTINS[op] for op in _COMPARING)}
+)
+"""Every built-in `ordered` writes as a call of a generated module (operators included)."""
 _LITERALS = frozenset({"true", "false", "null"})
 _CLOSERS = {"{": "}", "(": ")", "[": "]"}
 _MAX_EXACT_INTEGER = 2**53
@@ -242,6 +251,8 @@ class _Module:
     """Every comparison, arithmetic operator and unary minus: what `ordered` rewrites."""
     numeric_calls: list[_Token] = field(default_factory=list)
     """The name of each call of a built-in in `_NUMERIC_BUILTINS`."""
+    mocked: list[tuple[str, int]] = field(default_factory=list)
+    """What each ``with ... as`` replaces (``input.amount``, ``sprintf``), and where."""
     replacements: list[tuple[str, int]] = field(default_factory=list)
     """References given as a ``with ... as`` value (``with time.now_ns as opa.runtime``): a
     built-in named there is called where the replaced one would be."""
@@ -333,6 +344,9 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
                 found.append(
                     (offset, f"unknown function `{call}`: not a built-in and not defined here")
                 )
+        for target, offset in module.mocked:
+            if target in _REWRITTEN and target not in functions.get(module.package, ()):
+                found.append((offset, _MOCKED_REWRITE.format(name=target)))
         for reference, offset in module.replacements:
             if reference in functions.get(module.package, ()):
                 continue
@@ -438,9 +452,25 @@ class _Parser:
             for i in range(len(words) - 2)
             if words[i : i + 3] == ["with", "input", "as"]
         ]
+        self.found.mocked = [
+            ("".join(t.text for t in self.tokens[i + 1 : end]), self.tokens[i + 1].offset)
+            for i in range(len(words) - 1)
+            if words[i] == "with" and (end := self.reference_end(i + 1)) > i + 1
+        ]
         self.found.problems += [
             (self.tokens[i].offset, _NOT_OVER_A_READ) for i in self.negations_over_reads()
         ]
+
+    def reference_end(self, start: int) -> int:
+        """Where the dotted name starting at token ``start`` ends."""
+        end = start
+        while end < len(self.tokens) and (
+            self.tokens[end].kind == "name"
+            if (end - start) % 2 == 0
+            else self.tokens[end].text == "."
+        ):
+            end += 1
+        return end - (end - start + 1) % 2
 
     def negations_over_reads(self) -> Iterator[int]:
         """Each ``not`` whose expression calls something on, compares, or looks up by a value
