@@ -27,8 +27,10 @@ if conformance.CASES is None:
 ISSUE_BAR = 0.98
 """Issue #23: OPA's conformance cases the project keeps pass at 98% or more."""
 
-MEASURED = 726 / 747
-"""The pass rate as of this release on OPA v1.20.2's cases (726 of the 747 compared)."""
+MEASURED = {843: 726 / 747, 524: 454 / 460}
+"""The pass rate measured on each set of OPA's cases, by its number of cases: all 843 of the
+families run (726 of the 747 compared, the release before integer literals of any size and
+OPA's `sprintf`), and 524 of them (454 of 460, 2026-12-04)."""
 
 LOCATED = re.compile(r"^test-\d+\.rego:\d+:\d+: ")
 
@@ -57,14 +59,10 @@ def test_no_case_gets_a_different_answer(results: list[conformance.Result]) -> N
 
 
 def test_the_pass_rate_does_not_fall(results: list[conformance.Result]) -> None:
-    assert conformance.pass_rate(results) >= MEASURED - 1e-9, _report(results)
+    measured = MEASURED.get(len(results), ISSUE_BAR)
+    assert conformance.pass_rate(results) >= measured - 1e-9, _report(results)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="97.2%: the 21 others are refused at load, located: number literals beyond "
-    "64-bit integers or doubles (17 cases), time.parse_ns (2), http.send (2)",
-)
 def test_the_pass_rate_meets_the_issues_bar(results: list[conformance.Result]) -> None:
     assert conformance.pass_rate(results) >= ISSUE_BAR, _report(results)
 
@@ -76,6 +74,7 @@ def test_opas_evaluator_passes_every_case_but_those_written_for_a_later_opa(
     the few the files carry for a later OPA (`conformance.BEYOND_ORACLE`)."""
     results = conformance.run(cases, oracle=True)
     missed = {(r.case.file, r.case.index) for r in results if r.outcome in ("failed", "refused")}
-    assert missed == set(conformance.BEYOND_ORACLE), _report(results)
+    present = {(case.file, case.index) for case in cases}
+    assert missed == set(conformance.BEYOND_ORACLE) & present, _report(results)
     compared = [r for r in results if r.outcome != "out"]
-    assert len(compared) > 800
+    assert len(compared) > 0.8 * len(cases)
