@@ -28,11 +28,17 @@ from tests.policy.oracle import Oracle
 CORPUS = Path(__file__).parent / "corpus"
 
 
+MODULE_LIMIT = "policy evaluation failed: stod"
+"""The reason of a decision failed by a generated module where it does not compute OPA's answer
+(`agento._policy.numbers.FAIL`): a limit the fidelity table lists, and a deny."""
+
+
 class Outcome(enum.Enum):
     AGREE = "the same decision document"
     DOCUMENT = "the same allow, a different document"
     ALLOW = "a different allow"
     ERROR = "an error where OPA answers (the decision denies)"
+    LIMIT = "failed at a listed limit of a generated module where OPA answers (it denies)"
     STRICT = "left out: OPA's answer depends on a built-in error (the oracle runs strict)"
 
 
@@ -48,7 +54,8 @@ def compare(
     if ours.allow != expected.allow:
         return Outcome.ALLOW, ours.result, theirs.value
     if ours.result is None and theirs.error is None:
-        return Outcome.ERROR, ours.reasons[0] if ours.reasons else None, theirs.value
+        failed = Outcome.LIMIT if ours.reasons == (MODULE_LIMIT,) else Outcome.ERROR
+        return failed, ours.reasons[0] if ours.reasons else None, theirs.value
     if not _same(ours.result, theirs.value):
         return Outcome.DOCUMENT, ours.result, theirs.value
     return Outcome.AGREE, ours.result, theirs.value

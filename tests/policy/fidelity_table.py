@@ -51,9 +51,10 @@ ROWS = [
     ),
     Row(
         's := sprintf("%v", [input.xs])',
-        "a collection holding a float (or a number key) is written by rego-cpp with doubles; "
-        "such a `sprintf` fails the decision: write its elements, or use `json.marshal`",
-        {"xs": [1.5]},
+        "a collection is written element by element, but one nested in another that holds a "
+        "float, or holding non-ASCII text, fails the decision: write its elements, or use "
+        "`json.marshal`",
+        {"xs": [["é", 1.5]]},
     ),
     Row(
         's := hex.encode("é")',
