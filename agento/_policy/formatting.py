@@ -15,9 +15,11 @@ The module follows Go's rules for the verbs, flags and types policies use, on nu
 (``json.marshal``) and the numbers module's shortest digits, and keeps the native call where
 it is already OPA's (plain ``%s`` and ``%v`` of strings, ``%d`` and ``%v`` of integers below
 10^9). What it does not write (``%c``, ``%q`` of a number or of non-ASCII text, ``%x`` of a
-float, argument indexes, ``%+d``, a width on a string holding an escape, a collection holding
-a float, floats of more than 15 digits that are powers of two, integers beyond 64 bits in base
-2, 8 or 16) fails the evaluation, never answers otherwise.
+float, argument indexes, ``%+d``, a width on a string holding an escape, a nested collection
+holding a float, a collection holding non-ASCII text, a float of 2^52 or more written with
+more than 15 digits, integers beyond 64 bits in base 2, 8 or 16, more than 32 verbs or 64
+values, whose cost grows faster than their number in rego-cpp) fails the evaluation, never
+answers otherwise.
 
 `agento._policy.rego.ordered` rewrites a bundle's calls to it.
 """

@@ -46,6 +46,9 @@ formatted(f, values) := s if {
 	specs := regex.find_all_string_submatch_n(`%([-+# 0]*)([0-9]*)(\.[0-9]*)?([a-zA-Z%])`, f, -1)
 	texts := regex.split(`%[-+# 0]*[0-9]*(?:\.[0-9]*)?[a-zA-Z%]`, f)
 	count(texts) == count(specs) + 1
+	# rego-cpp's cost grows faster than the pieces: at most 32 verbs and 64 values.
+	count(specs) <= 32
+	count(values) <= 64
 	# An argument index (%[1]d), a star (%*d) or a lone %: not written here.
 	count([t | some t in texts; contains(t, "%")]) == 0
 	taken := [n | some i; specs[i]; n := count([j | some j; specs[j]; j < i; specs[j][4] != "%"])]

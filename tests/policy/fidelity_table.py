@@ -45,8 +45,7 @@ ROWS = [
         's := sprintf("%x", [input.f])',
         "`sprintf` writes what OPA writes for the verbs, flags and values policies use; what it "
         "does not write fails the decision: `%x` of a float, `%c`, `%q` of a number or of "
-        "non-ASCII text, `%+d`, argument indexes, floats of more than 15 digits that are powers "
-        "of two",
+        "non-ASCII text, `%+d`, argument indexes, more than 32 verbs or 64 values",
         {"f": 1.5},
     ),
     Row(

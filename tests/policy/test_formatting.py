@@ -199,3 +199,27 @@ def _definitions(module: str) -> dict[str, str]:
         if name and not line.lstrip().startswith("#"):
             bodies.setdefault(name, []).append(line)
     return {name: "\n".join(lines) for name, lines in bodies.items()}
+
+
+@pytest.mark.parametrize(
+    ("f", "values", "answered"),
+    [
+        ("%d." * 32, [1.5] * 32, True),
+        ("%d." * 33, [1.5] * 33, False),
+        ("x", ["a"] * 64, True),
+        ("x", ["a"] * 65, False),
+    ],
+)
+def test_a_format_of_more_than_32_verbs_or_64_values_fails_the_decision(
+    engines: tuple[EmbeddedEngine, Oracle], f: str, values: list[JsonValue], answered: bool
+) -> None:
+    """rego-cpp's cost grows faster than the number of pieces (40 floats took 2.5 s), so a
+    format or values from the input cannot hold up a worker."""
+    engine, oracle = engines
+    document: dict[str, JsonValue] = {"f": f, "v": values}
+    ours = engine.evaluate("p/formatted", document)
+    if answered:
+        assert ours.result == oracle.decide("p/formatted", document).value
+    else:
+        assert ours.result is None
+        assert ours.reasons == (MODULE_LIMIT,)
