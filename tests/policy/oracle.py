@@ -10,13 +10,16 @@ depends on one is therefore not OPA's default answer, and `Oracle.decide` says s
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, cast
 
 from pydantic import JsonValue
 
-from agento import PolicyBundle
+from agento import EmbeddedEngine, PolicyBundle
+from tests.policy.bundles import write_bundle
 
 
 class _Engine(Protocol):
@@ -67,3 +70,13 @@ class Oracle:
                 strict_error=any(f": {code}: " in message for code in _STRICT_ONLY),
             )
         return Answer(defined=True, value=cast(JsonValue, value))
+
+
+def both_engines(rules: Mapping[str, str]) -> tuple[EmbeddedEngine, Oracle]:
+    """The embedded engine and OPA's evaluator on a bundle of one package a rule (``p.<name>``),
+    so that a built-in's error (a division by zero), which makes only that rule undefined in
+    OPA's default mode, does not hide the others from the oracle, which runs strict."""
+    with tempfile.TemporaryDirectory() as scratch:
+        files = {f"{name}.rego": f"package p.{name}\n\n{rule}\n" for name, rule in rules.items()}
+        bundle = PolicyBundle.load(write_bundle(Path(scratch), files))
+        return EmbeddedEngine(bundle), Oracle(bundle)

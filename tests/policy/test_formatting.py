@@ -6,7 +6,6 @@ v1.20.2's own evaluator. agento writes their calls as calls of a generated modul
 from __future__ import annotations
 
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from agento._policy.numbers import module as numbers_module
 from tests.policy.bundles import write_bundle
 from tests.policy.differential import MODULE_LIMIT
 from tests.policy.fidelity_table import Row, answers
-from tests.policy.oracle import Oracle
+from tests.policy.oracle import Oracle, both_engines
 
 RULES = {
     "formatted": "r := sprintf(input.f, input.v)",
@@ -59,10 +58,7 @@ VALUES: st.SearchStrategy[JsonValue] = (
 
 @pytest.fixture(scope="module")
 def engines() -> tuple[EmbeddedEngine, Oracle]:
-    with tempfile.TemporaryDirectory() as scratch:
-        files = {f"{name}.rego": f"package p.{name}\n\n{rule}\n" for name, rule in RULES.items()}
-        bundle = PolicyBundle.load(write_bundle(Path(scratch), files))
-        return EmbeddedEngine(bundle), Oracle(bundle)
+    return both_engines(RULES)
 
 
 def _same_or_closed(

@@ -6,7 +6,6 @@ OPA's text (``json.marshal``), so a difference in the twentieth digit fails."""
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,10 @@ from agento._policy.numbers import module as numbers_module
 from agento._policy.rego import ordered
 from tests.policy.bundles import write_bundle
 from tests.policy.differential import MODULE_LIMIT
-from tests.policy.oracle import Oracle
+from tests.policy.oracle import Oracle, both_engines
 
-# One package a rule, so that a built-in's error (a division by zero), which makes only that rule
-# undefined in OPA's default mode, does not hide the others from the oracle, which runs strict.
-# Each marshals its result, so both engines' answers are compared digit for digit.
+# One package a rule (`both_engines`), each marshalling its result, so both engines' answers are
+# compared digit for digit.
 RULES = {
     "sum_ab": "r := json.marshal(input.a + input.b)",
     "difference": "r := json.marshal(input.a - input.b)",
@@ -62,10 +60,7 @@ NUMBERS: st.SearchStrategy[int | float] = st.one_of(
 
 @pytest.fixture(scope="module")
 def engines() -> tuple[EmbeddedEngine, Oracle]:
-    with tempfile.TemporaryDirectory() as scratch:
-        files = {f"{name}.rego": f"package p.{name}\n\n{rule}\n" for name, rule in RULES.items()}
-        bundle = PolicyBundle.load(write_bundle(Path(scratch), files))
-        return EmbeddedEngine(bundle), Oracle(bundle)
+    return both_engines(RULES)
 
 
 @settings(
