@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agento._policy.numbers import FAIL
+from agento._policy.numbers import FAIL, hidden
 from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
 
 PACKAGE = "agento__format"
@@ -39,18 +39,6 @@ _PAD = 400
 _ZEROS = 720
 """Zeros enough to pad to 400 and to scale 5^1021 (714 digits)."""
 
-
-MODULE = (
-    (Path(__file__).parent / "formatting.rego")
-    .read_text()
-    .replace("{PACKAGE}", PACKAGE)
-    .replace("{FAIL}", FAIL)
-    .replace("{SPACES}", " " * _PAD)
-    .replace("{ZEROS}", "0" * _ZEROS)
-    .replace("{SQUARES_OF_FIVE}", str([5 ** (2**i) for i in range(11)]))
-    .replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.")
-)
-"""The module's text, as a bundle gets it."""
 
 BUILTINS = {
     "sprintf": "sprintf_of",
@@ -68,3 +56,16 @@ BUILTINS = {
     "urlquery.decode_object": "urlquery_decode_object",
 }
 """The built-ins whose calls become calls of the module's functions."""
+
+MODULE = hidden(
+    (Path(__file__).parent / "formatting.rego")
+    .read_text()
+    .replace("{PACKAGE}", PACKAGE)
+    .replace("{FAIL}", FAIL)
+    .replace("{SPACES}", " " * _PAD)
+    .replace("{ZEROS}", "0" * _ZEROS)
+    .replace("{SQUARES_OF_FIVE}", str([5 ** (2**i) for i in range(11)]))
+    .replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.agento_"),  # its helpers, hidden
+    keep=BUILTINS.values(),
+)
+"""The module's text, as a bundle gets it (its helpers renamed apart: `numbers.hidden`)."""

@@ -268,8 +268,9 @@ unsigned(n, base) := format_int(n, base) if {
 
 # The float texts a double holds exactly as rego-cpp reads them: at most 15 significant
 # digits, in the normal range.
-short_float(t) if {
-	d := NUMBERS.dec_text(t)
+short_float(t) if short_decimal(NUMBERS.dec_text(t))
+
+short_decimal(d) if {
 	count(d[2]) <= 15
 	d[1] > -306
 	d[1] < 309
@@ -296,11 +297,11 @@ shortest(t) := concat("", [substring("-", 0, to_number(d[0])), body]) if {
 # [negative, position, digits] of the shortest decimal: a short text's own; else the numbers
 # module's shortest search on the double, which takes its neighbours half an ulp away: right
 # but for a power of two (but the least normal one), whose lower neighbour is nearer.
-shortest_decimal(t) := NUMBERS.dec_text(t) if {
-	short_float(t)
-} else := d if {
-	d := digits_of(double(NUMBERS.dec_text(t)))
-}
+shortest_decimal(t) := decimal_digits(NUMBERS.dec_text(t))
+
+decimal_digits(d) := d if {
+	short_decimal(d)
+} else := digits_of(double(d))
 
 digits_of(b) := NUMBERS.dec_text(NUMBERS.text(b, 53)) if {
 	not power_of_two_double(b)

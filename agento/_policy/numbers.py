@@ -389,16 +389,38 @@ def module(used: Iterable[str] | None = None) -> str:
     if used is None:
         keep = set(names)
     else:
-        keep, todo = set(), [n for n in used if n in rules]
+        wanted = [n.removeprefix(_HIDDEN) for n in used]
+        keep, todo = set(), [n for n in wanted if n in rules]
         while todo:
             name = todo.pop()
             if name in keep:
                 continue
             keep.add(name)
             todo += [w for text in rules[name] for w in _WORD.findall(text) if w in rules]
-    return (
-        package + "\n\n" + "".join(text for name in names if name in keep for text in rules[name])
-    )
+    text = "".join(text for name in names if name in keep for text in rules[name])
+    return package + "\n\n" + hidden(text, keep={n for n in keep if n.startswith(_ENTRIES)})
+
+
+_ENTRIES = ("order_", "num_")
+"""The functions policies call, by the prefix of their names."""
+_HEADS = re.compile(r"^([a-z_][a-z0-9_]*)\(", re.MULTILINE)
+
+
+def hidden(module: str, *, keep: Iterable[str]) -> str:
+    """``module`` with each function it defines but those in ``keep`` renamed ``agento_<name>``
+    (`module` takes either name in ``used``).
+    rego-cpp resolves a call by the function's name across packages: a policy's own ``short(x)``
+    made a generated module's ``short(a, b)`` fail to compile, and a ``short(a, b)`` answered
+    for it (``short(2, 3) > 1`` was 2)."""
+    names = set(_HEADS.findall(module)) - set(keep)
+    if not names:
+        return module
+    calls = re.compile(rf"(?<![.\w])({'|'.join(sorted(names))})\(")
+    return calls.sub(rf"{_HIDDEN}\1(", module)
+
+
+_HIDDEN = "agento_"
+"""What `hidden` puts before a name; another module calls such a function by that name."""
 
 
 def call_sites() -> dict[str, list[str]]:

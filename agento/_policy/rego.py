@@ -25,6 +25,7 @@ from agento._errors import PolicyProblem
 from agento._policy.formatting import BUILTINS as FORMAT_BUILTINS
 from agento._policy.formatting import PACKAGE as FORMAT_PACKAGE
 from agento._policy.numbers import PACKAGE as NUMBERS_PACKAGE
+from agento._policy.numbers import hidden
 
 NONDETERMINISTIC_BUILTINS = frozenset(
     {
@@ -243,8 +244,6 @@ class _Module:
     problems: list[tuple[int, str]] = field(default_factory=list)
     rules: list[tuple[str, int]] = field(default_factory=list)
     """Each rule head's name (``allow``, ``test_x``) and offset, in source order."""
-    input_replaced: list[int] = field(default_factory=list)
-    """Offsets of ``with input as ...``: the whole input replaced."""
     operators: set[str] = field(default_factory=set)
     """The built-ins its operators call (``plus`` for ``+``, ``minus`` for a unary ``-x``)."""
     operations: list[_Operation] = field(default_factory=list)
@@ -252,7 +251,8 @@ class _Module:
     numeric_calls: list[_Token] = field(default_factory=list)
     """The name of each call of a built-in in `_NUMERIC_BUILTINS`."""
     mocked: list[tuple[str, int]] = field(default_factory=list)
-    """What each ``with ... as`` replaces (``input.amount``, ``sprintf``), and where."""
+    """What each ``with ... as`` replaces (``input``, ``input.amount``, ``sprintf``), and the
+    offset of its ``with``."""
     replacements: list[tuple[str, int]] = field(default_factory=list)
     """References given as a ``with ... as`` value (``with time.now_ns as opa.runtime``): a
     built-in named there is called where the replaced one would be."""
@@ -366,7 +366,8 @@ def analyse(modules: Mapping[str, str], *, is_builtin: Callable[[str], bool]) ->
         ]
         risks += [
             PolicyProblem(name, *location(source, offset), _INPUT_REPLACED)
-            for offset in module.input_replaced
+            for target, offset in module.mocked
+            if target == "input"
         ]
     return BundleAnalysis(tuple(problems), _closure(called, reads), tuple(risks))
 
@@ -447,15 +448,12 @@ class _Parser:
         self.found = _Module()
         self.in_function = False
         words = [t.text if t.kind == "name" else "" for t in self.tokens]
-        self.found.input_replaced = [
-            self.tokens[i].offset
-            for i in range(len(words) - 2)
-            if words[i : i + 3] == ["with", "input", "as"]
-        ]
         self.found.mocked = [
-            ("".join(t.text for t in self.tokens[i + 1 : end]), self.tokens[i + 1].offset)
+            ("".join(t.text for t in self.tokens[i + 1 : end]), self.tokens[i].offset)
             for i in range(len(words) - 1)
-            if words[i] == "with" and (end := self.reference_end(i + 1)) > i + 1
+            if words[i] == "with"
+            and (end := self.reference_end(i + 1)) > i + 1
+            and words[end : end + 1] == ["as"]
         ]
         self.found.problems += [
             (self.tokens[i].offset, _NOT_OVER_A_READ) for i in self.negations_over_reads()
@@ -940,8 +938,9 @@ def _plain(operand: _Operand) -> bool:
     )
 
 
-ORDER_MODULE = f"package {ORDER_PACKAGE}\n" + (
-    """
+ORDER_MODULE = f"package {ORDER_PACKAGE}\n" + hidden(
+    (
+        """
 collection(xs) if is_array(xs)
 
 collection(xs) if is_set(xs)
@@ -1038,7 +1037,9 @@ split_n(s, delimiter, n) := parts if {
 \tparts := array.slice(pieces, count(pieces) + n, count(pieces))
 }
 """
-).replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}.")
+    ).replace("NUMBERS.", f"data.{NUMBERS_PACKAGE}."),
+    keep=[path.split(".")[-1] for path in REWRITTEN_BUILTINS.values()],
+)
 """The functions that give OPA's answers for the built-ins rego-cpp answers otherwise or lacks
 (`REWRITTEN_BUILTINS`). Values are compared by the numbers module's ordering; counts and
 positions, integers rego-cpp computes on exactly, by its own operators."""

@@ -373,6 +373,27 @@ def test_input_floats_and_the_last_of_equal_extremes_marshal_as_in_opa(body: str
     assert "0.0" in opa
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "short(x) := x + 1\n\nr := short(2) > 1",
+        "short(a, b) := a\n\nr := short(2, 3) > 1",
+        "collection(x) := 1\n\nr := max([1, 2])",
+        'plain(x) := 1\n\nr := sprintf("%s", ["a"])',
+        'text(x) := 7\n\nr := [sprintf("%v", [input.f]), text(1), abs(input.f - 1.2) <= 0.05]',
+    ],
+)
+def test_a_function_named_like_a_generated_modules_own_decides_as_opa(body: str) -> None:
+    """rego-cpp resolves a call by name across packages: ``short(x)`` here made the numbers
+    module's ``short(a, b)`` fail to compile, ``short(a, b)`` answered for it (``r`` was 2),
+    ``plain(x)`` crashed the engine. The generated modules' helpers are named apart."""
+    pytest.importorskip("opa_bindings", reason="the oracle: `make .venv/.installed` installs it")
+    from tests.policy.fidelity_table import Row, answers
+
+    opa, embedded = answers(Row(body, "", {"f": 1.15}))
+    assert embedded == opa
+
+
 def test_not_with_in_braces_loads_and_decides_as_opa(tmp_path: Path) -> None:
     engine = engine_for(
         tmp_path, "c if {\n\tnot small with input.n as 500\n}\nsmall if input.n < 100"
